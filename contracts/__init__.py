@@ -1,0 +1,1 @@
+"""The contract suite: pass or fail any implementation of the ChildrenBooks API v1."""

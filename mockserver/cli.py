@@ -1,0 +1,214 @@
+"""``cbk-mock`` — run the ChildrenBooks mock server."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import dataclasses
+import json
+import logging
+import multiprocessing
+import signal
+import socket
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from mockserver import aiohttp_app, tls
+from mockserver.config import DEV_USERS, REALISTIC_PAGE_SECONDS, MockConfig
+from mockserver.control import ADMIN_HEADER
+from mockserver.core import keys
+from mockserver.runtime import build_service
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cbk-mock", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="serve the mock API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080, help="0 picks a free port")
+    serve.add_argument("--config", type=Path, help="YAML: plans, limits, timings (see README)")
+    serve.add_argument("--keys-file", type=Path, help="write the dev keys here as JSON")
+    serve.add_argument("--page-seconds", type=float, help="generation time per page")
+    serve.add_argument(
+        "--realistic",
+        action="store_true",
+        help=f"{REALISTIC_PAGE_SECONDS:g} s per page, as the reference page's example",
+    )
+    serve.add_argument("--clock", choices=["system", "manual"])
+    serve.add_argument("--admin-token")
+    serve.add_argument("--redis-url", help="idempotency and rate limits in this Redis")
+    serve.add_argument(
+        "--workers", type=int, default=1, help="processes on one port (needs --redis-url)"
+    )
+    serve.add_argument("--tls", action="store_true", help="HTTPS with a generated certificate")
+    serve.add_argument("--tls-dir", type=Path, help="where --tls writes its CA file")
+    serve.add_argument("--cert", help="certificate file (PEM) for HTTPS")
+    serve.add_argument("--key", help="private key file (PEM) for HTTPS")
+    serve.add_argument(
+        "--validate-responses", action="store_true", help="check every response against the spec"
+    )
+    serve.add_argument("--no-access-log", action="store_true")
+    serve.add_argument("--log-level", default="INFO")
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> MockConfig:
+    config = MockConfig.from_file(args.config) if args.config else MockConfig()
+    overrides: dict[str, Any] = {}
+    if args.realistic:
+        overrides["page_seconds"] = REALISTIC_PAGE_SECONDS
+    if args.page_seconds is not None:
+        overrides["page_seconds"] = args.page_seconds
+    for name in ("clock", "admin_token", "redis_url"):
+        if getattr(args, name) is not None:
+            overrides[name] = getattr(args, name)
+    if args.validate_responses:
+        overrides["validate_responses"] = True
+    if args.workers > 1:
+        overrides["shared_records"] = True
+    return dataclasses.replace(config, **overrides)
+
+
+def _dev_keys() -> dict[str, str]:
+    return {name: keys.dev_key(name) for name in DEV_USERS}
+
+
+def _banner(url: str, config: MockConfig, workers: int, ca_file: Path | None) -> str:
+    state = f"redis {keys.mask(config.redis_url)}" if config.redis_url else "memory"
+    lines = [
+        f"cbk-mock listening on {url}",
+        f"  clock {config.clock} · {config.page_seconds:g} s per page · state: {state}"
+        f" · workers: {workers}",
+        f"  control API: {url}/_mock/  ({ADMIN_HEADER}: {config.admin_token})",
+    ]
+    if ca_file:
+        lines.append(f"  TLS CA file: {ca_file}")
+    lines.append("  dev keys:")
+    lines += [f"    {name:<8} {key}" for name, key in _dev_keys().items()]
+    return "\n".join(lines)
+
+
+def _ssl_context(args: argparse.Namespace):
+    if args.cert or args.key:
+        if not (args.cert and args.key):
+            raise SystemExit("--cert and --key go together")
+        return tls.file_context(args.cert, args.key), None
+    if args.tls:
+        directory = args.tls_dir or Path(tempfile.mkdtemp(prefix="cbk-mock-tls-"))
+        return tls.generated_context(directory, ("127.0.0.1", "localhost", "::1"))
+    return None, None
+
+
+async def _serve(config: MockConfig, args: argparse.Namespace, port: int, *, worker: bool) -> None:
+    ssl_context, ca_file = _ssl_context(args) if not worker else (args.ssl_context, None)
+    app = aiohttp_app.create_app(build_service(config))
+    runner, url = await aiohttp_app.start(
+        app,
+        args.host,
+        port,
+        ssl_context=ssl_context,
+        reuse_port=args.workers > 1,
+        access_log_enabled=not args.no_access_log,
+    )
+    if not worker:
+        _announce(url, config, args, ca_file)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+
+
+def _announce(url: str, config: MockConfig, args: argparse.Namespace, ca_file) -> None:
+    if args.keys_file:
+        args.keys_file.write_text(json.dumps(_dev_keys(), indent=2) + "\n")
+    print(_banner(url, config, args.workers, ca_file), flush=True)
+
+
+def _worker_main(config: MockConfig, args: argparse.Namespace, port: int) -> None:
+    logging.basicConfig(level=args.log_level, format="%(asctime)s %(name)s %(message)s")
+    asyncio.run(_serve(config, args, port, worker=True))
+
+
+def _reserve_port(host: str, port: int) -> socket.socket:
+    """Bind (without listening) so every worker can share the port via SO_REUSEPORT."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    return sock
+
+
+def _wait_healthy(url: str, ca_file: Path | None, timeout: float = 20.0) -> None:
+    import ssl
+
+    context = ssl.create_default_context(cafile=str(ca_file)) if ca_file else None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError):
+            urllib.request.urlopen(f"{url}/_mock/health", timeout=1, context=context).read()
+            return
+        time.sleep(0.05)
+    raise SystemExit(f"workers did not become healthy at {url}")
+
+
+def _serve_workers(config: MockConfig, args: argparse.Namespace) -> None:
+    if not config.redis_url:
+        raise SystemExit("--workers N needs --redis-url: the workers share their state there")
+    asyncio.run(_seed(config))
+    reserved = _reserve_port(args.host, args.port)
+    port = reserved.getsockname()[1]
+    args.ssl_context, ca_file = _ssl_context(args)
+    context = multiprocessing.get_context("fork")
+    processes = [
+        context.Process(target=_worker_main, args=(config, args, port), daemon=True)
+        for _ in range(args.workers)
+    ]
+    for process in processes:
+        process.start()
+    scheme = "https" if args.ssl_context else "http"
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    url = f"{scheme}://{host}:{port}"
+    _wait_healthy(url, ca_file)
+    _announce(url, config, args, ca_file)
+
+    def terminate(*_: Any) -> None:
+        for process in processes:
+            process.terminate()
+
+    signal.signal(signal.SIGTERM, terminate)
+    signal.signal(signal.SIGINT, terminate)
+    for process in processes:
+        process.join()
+    reserved.close()
+
+
+async def _seed(config: MockConfig) -> None:
+    service = build_service(config)
+    try:
+        await service.start()
+    finally:
+        await service.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level, format="%(asctime)s %(name)s %(message)s")
+    config = config_from_args(args)
+    if args.workers > 1:
+        _serve_workers(config, args)
+    else:
+        asyncio.run(_serve(config, args, args.port, worker=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

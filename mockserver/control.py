@@ -1,0 +1,284 @@
+"""The control API under ``/_mock/`` (described in ``control-api.yaml``): users, keys, usage,
+clock, scenarios and reset, for tests and SDK authors. Framework-free like the gateway."""
+
+from __future__ import annotations
+
+import functools
+import hmac
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mockserver.core import keys
+from mockserver.core.books import JobScenario
+from mockserver.core.clock import isoformat, parse_iso
+from mockserver.core.errors import ApiError
+from mockserver.core.service import MockService
+from mockserver.core.validation import parse_json
+from mockserver.spec import Spec
+
+if TYPE_CHECKING:
+    from mockserver.gateway import Exchange, HttpReply
+
+ADMIN_HEADER = "X-Mock-Admin-Token"
+Action = Callable[["ControlApi", "Exchange", list[str]], Awaitable[tuple[int, Any]]]
+
+
+@functools.cache
+def control_spec() -> Spec:
+    return Spec.load(Path(__file__).with_name("control-api.yaml"))
+
+
+def _routes() -> list[tuple[tuple[str, ...], dict[str, Action]]]:
+    c = ControlApi
+    return [
+        (("health",), {"GET": c.health}),
+        (("reset",), {"POST": c.reset}),
+        (("dev-keys",), {"GET": c.dev_keys}),
+        (("clock",), {"GET": c.get_clock}),
+        (("clock", "advance"), {"POST": c.advance_clock}),
+        (("clock", "set"), {"POST": c.set_clock}),
+        (("users",), {"POST": c.create_user}),
+        (("users", "*"), {"GET": c.get_user, "PATCH": c.update_user}),
+        (("users", "*", "keys"), {"POST": c.issue_key}),
+        (("users", "*", "usage"), {"GET": c.get_usage, "PUT": c.set_usage}),
+        (("users", "*", "books"), {"POST": c.add_dashboard_book}),
+        (("keys", "*", "*"), {"POST": c.key_action}),
+        (
+            ("scenarios",),
+            {"GET": c.list_scenarios, "POST": c.queue_scenario, "DELETE": c.clear_scenarios},
+        ),
+    ]
+
+
+class ControlApi:
+    def __init__(self, service: MockService) -> None:
+        self.service = service
+        self._routes = _routes()
+
+    # --- routing (called by the gateway) -------------------------------------------------
+    def _match(self, segments: list[str]) -> dict[str, Action]:
+        for pattern, methods in self._routes:
+            if len(pattern) == len(segments) and all(
+                p in ("*", s) for p, s in zip(pattern, segments, strict=True)
+            ):
+                return methods
+        raise ApiError("NOT_FOUND", "No such control endpoint.")
+
+    def allowed(self, segments: list[str]) -> tuple[str, ...]:
+        return tuple(self._match(segments))
+
+    def handler(self, method: str, segments: list[str]):
+        action = self._match(segments).get(method)
+        if action is None:
+            return None
+
+        async def run(exchange: Exchange, _: list[str]) -> HttpReply:
+            from mockserver.gateway import JSON_TYPE, HttpReply, envelope
+
+            if action is not ControlApi.health:
+                self._check_admin(exchange)
+            status, data = await action(self, exchange, segments)
+            return HttpReply(
+                status, {"content-type": JSON_TYPE}, envelope(exchange.request_id, data)
+            )
+
+        return run
+
+    def _check_admin(self, exchange: Exchange) -> None:
+        token = exchange.headers.get(ADMIN_HEADER) or ""
+        if not hmac.compare_digest(token.encode(), self.service.config.admin_token.encode()):
+            raise ApiError("UNAUTHORIZED", f"The control API needs the {ADMIN_HEADER} header.")
+
+    @staticmethod
+    def _body(exchange: Exchange, schema: str) -> dict[str, Any]:
+        body = parse_json(exchange.request.body or b"{}")
+        validator = control_spec().validator(schema)
+        errors = list(validator.iter_errors(body))
+        if errors:
+            fields = {
+                (str(e.absolute_path[0]) if e.absolute_path else "body"): e.message[:200]
+                for e in errors
+            }
+            raise ApiError("VALIDATION_ERROR", "Control request failed validation.", fields=fields)
+        return body
+
+    # --- actions -------------------------------------------------------------------------
+    async def health(self, exchange: Exchange, _: list[str]) -> tuple[int, Any]:
+        svc = self.service
+        return 200, {
+            "status": "ok",
+            "clock": svc.clock.mode,
+            "db": svc.db.name,
+            "cache": svc.cache.name,
+            "cacheReachable": not svc.outage.down,
+        }
+
+    async def reset(self, exchange: Exchange, _: list[str]) -> tuple[int, Any]:
+        await self.service.reset()
+        return 200, {"reset": True}
+
+    async def dev_keys(self, exchange: Exchange, _: list[str]) -> tuple[int, Any]:
+        from mockserver.config import DEV_USERS
+
+        result = {}
+        for name in DEV_USERS:
+            records = await self.service.accounts.user_keys(f"user_dev_{name}")
+            result[name] = {
+                "apiKey": keys.dev_key(name),
+                "userId": f"user_dev_{name}",
+                "keyId": records[0].key_id if records else None,
+            }
+        return 200, result
+
+    async def _clock(self) -> dict[str, Any]:
+        return {"mode": self.service.clock.mode, "now": isoformat(await self.service.now())}
+
+    async def get_clock(self, exchange: Exchange, _: list[str]) -> tuple[int, Any]:
+        return 200, await self._clock()
+
+    async def advance_clock(self, exchange: Exchange, _: list[str]) -> tuple[int, Any]:
+        body = self._body(exchange, "AdvanceClock")
+        await self.service.clock.advance(float(body["seconds"]))
+        return 200, await self._clock()
+
+    async def set_clock(self, exchange: Exchange, _: list[str]) -> tuple[int, Any]:
+        body = self._body(exchange, "SetClock")
+        try:
+            await self.service.clock.set(parse_iso(body["now"]))
+        except ValueError as exc:
+            raise ApiError("VALIDATION_ERROR", str(exc), fields={"now": str(exc)}) from None
+        return 200, await self._clock()
+
+    async def create_user(self, exchange: Exchange, _: list[str]) -> tuple[int, Any]:
+        body = self._body(exchange, "CreateUser")
+        accounts = self.service.accounts
+        user_id = f"user_{keys.new_key()[-12:]}"
+        issued = await accounts.create_user(
+            body["plan"],
+            name=body.get("name"),
+            user_id=user_id,
+            api_key=keys.new_key(),  # Free users get one too, to exercise PLAN_REQUIRED
+            monthly_credits=body.get("monthlyCredits"),
+        )
+        return 201, {
+            "userId": issued.user_id,
+            "keyId": issued.key_id,
+            "apiKey": issued.api_key,
+            "plan": body["plan"],
+        }
+
+    async def _user_view(self, user_id: str) -> dict[str, Any]:
+        svc = self.service
+        user = await svc.accounts.get_user(user_id)
+        return {
+            "userId": user.id,
+            "name": user.name,
+            "plan": user.plan,
+            "keys": [
+                {"keyId": k.key_id, "revoked": k.revoked, "suspended": k.suspended}
+                for k in await svc.accounts.user_keys(user_id)
+            ],
+            "books": await svc.user_books(user_id),
+        }
+
+    async def get_user(self, exchange: Exchange, segments: list[str]) -> tuple[int, Any]:
+        return 200, await self._user_view(segments[1])
+
+    async def update_user(self, exchange: Exchange, segments: list[str]) -> tuple[int, Any]:
+        body = self._body(exchange, "UpdateUser")
+        await self.service.accounts.update_user(
+            segments[1], plan=body.get("plan"), monthly_credits=body.get("monthlyCredits")
+        )
+        return 200, await self._user_view(segments[1])
+
+    async def issue_key(self, exchange: Exchange, segments: list[str]) -> tuple[int, Any]:
+        issued = await self.service.accounts.issue_key(segments[1])
+        return 201, {"userId": issued.user_id, "keyId": issued.key_id, "apiKey": issued.api_key}
+
+    async def _usage(self, user_id: str) -> dict[str, Any]:
+        svc = self.service
+        user = await svc.accounts.get_user(user_id)
+        principal_plan = svc.accounts.plans[user.plan]
+        from mockserver.core.accounts import KeyRecord, Principal
+
+        principal = Principal(user, KeyRecord("", user_id, ""), principal_plan)
+        return await svc.quotas.usage(principal, await svc.now())
+
+    async def get_usage(self, exchange: Exchange, segments: list[str]) -> tuple[int, Any]:
+        return 200, await self._usage(segments[1])
+
+    async def set_usage(self, exchange: Exchange, segments: list[str]) -> tuple[int, Any]:
+        body = self._body(exchange, "SetUsage")
+        await self.service.accounts.get_user(segments[1])
+        await self.service.quotas.set_usage(
+            segments[1],
+            await self.service.now(),
+            books_today=body.get("booksToday"),
+            credits_used=body.get("creditsUsed"),
+        )
+        return 200, await self._usage(segments[1])
+
+    async def add_dashboard_book(self, exchange: Exchange, segments: list[str]) -> tuple[int, Any]:
+        body = self._body(exchange, "DashboardBook")
+        svc = self.service
+        now = await svc.now()
+        book = await svc.add_dashboard_book(
+            segments[1],
+            title=body.get("title"),
+            story_idea=body.get("storyIdea", "A book made on the dashboard."),
+            page_count=body.get("pageCount", 5),
+            with_task=body.get("withTask", True),
+            fields={k: body.get(v) for k, v in _BOOK_FIELDS.items()},
+            now=now,
+        )
+        return 201, book.render(now, exchange.request.base_url)
+
+    async def key_action(self, exchange: Exchange, segments: list[str]) -> tuple[int, Any]:
+        key_id, action = segments[1], segments[2]
+        accounts = self.service.accounts
+        if action == "rotate":
+            issued = await accounts.rotate(key_id)
+            return 200, {"userId": issued.user_id, "keyId": issued.key_id, "apiKey": issued.api_key}
+        flags = {
+            "revoke": {"revoked": True},
+            "suspend": {"suspended": True},
+            "unsuspend": {"suspended": False},
+        }.get(action)
+        if flags is None:
+            raise ApiError("NOT_FOUND", f"Unknown key action {action!r}.")
+        record = await accounts.set_key_flags(key_id, **flags)
+        return 200, {
+            "keyId": record.key_id,
+            "revoked": record.revoked,
+            "suspended": record.suspended,
+        }
+
+    async def list_scenarios(self, exchange: Exchange, _: list[str]) -> tuple[int, Any]:
+        return 200, await self.service.scenarios.pending()
+
+    async def queue_scenario(self, exchange: Exchange, _: list[str]) -> tuple[int, Any]:
+        body = self._body(exchange, "Scenario")
+        queue, count = self.service.scenarios, body.get("count", 1)
+        if "error" in body:
+            await queue.queue_errors(int(body["error"]), count)
+        else:
+            job = JobScenario(
+                fail_at_page=body.get("failAtPage"),
+                stall_at_page=body.get("stallAtPage"),
+                error_message=body.get("errorMessage"),
+            )
+            await queue.queue_jobs(job, count, body.get("userId"))
+        return 200, {"queued": count}
+
+    async def clear_scenarios(self, exchange: Exchange, _: list[str]) -> tuple[int, Any]:
+        await self.service.scenarios.clear(await self.service.accounts.user_ids())
+        return 200, {"cleared": True}
+
+
+_BOOK_FIELDS = {
+    "age_range": "ageRange",
+    "style": "style",
+    "tone": "tone",
+    "language": "language",
+}

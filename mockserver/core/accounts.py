@@ -1,0 +1,175 @@
+"""Users, plans and API keys. Keys exist here only as SHA-256 digests."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict, dataclass
+
+from mockserver.core import keys
+from mockserver.core.errors import ApiError
+from mockserver.core.state.base import StateBackend
+from mockserver.spec import Plan
+
+
+@dataclass
+class User:
+    id: str
+    name: str
+    plan: str
+    monthly_credits: int | None = None  # overrides the plan's quota when set
+
+
+@dataclass
+class KeyRecord:
+    key_id: str
+    user_id: str
+    digest: str
+    revoked: bool = False
+    suspended: bool = False
+
+
+@dataclass(frozen=True)
+class Principal:
+    user: User
+    key: KeyRecord
+    plan: Plan
+
+    @property
+    def monthly_credits(self) -> int:
+        if self.user.monthly_credits is not None:
+            return self.user.monthly_credits
+        return self.plan.monthly_credits
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    """A freshly issued key: the only moment the plain key exists on the server side."""
+
+    user_id: str
+    key_id: str
+    api_key: str
+
+
+class Accounts:
+    def __init__(self, db: StateBackend, plans: dict[str, Plan]) -> None:
+        self._db = db
+        self.plans = plans
+
+    # --- users ---------------------------------------------------------------------------
+    async def create_user(
+        self,
+        plan: str,
+        *,
+        name: str | None = None,
+        user_id: str | None = None,
+        api_key: str | None = None,
+        monthly_credits: int | None = None,
+    ) -> IssuedKey:
+        self._plan(plan)
+        user = User(
+            id=user_id or f"user_{uuid.uuid4().hex[:12]}",
+            name=name or plan,
+            plan=plan,
+            monthly_credits=monthly_credits,
+        )
+        await self._db.put(f"user:{user.id}", asdict(user))
+        await self._db.add_member("users", user.id)
+        return await self.issue_key(user.id, api_key=api_key)
+
+    async def get_user(self, user_id: str) -> User:
+        raw = await self._db.get(f"user:{user_id}")
+        if raw is None:
+            raise ApiError("NOT_FOUND", f"No user {user_id!r}.")
+        return User(**raw)
+
+    async def update_user(
+        self, user_id: str, *, plan: str | None = None, monthly_credits: int | None = None
+    ) -> User:
+        user = await self.get_user(user_id)
+        if plan is not None:
+            target = self._plan(plan)
+            user.plan = plan
+            if not target.api_access:  # "Downgrading to Free instantly revokes the key."
+                for key_id in await self._db.members(f"user-keys:{user_id}"):
+                    await self.set_key_flags(key_id, revoked=True)
+        if monthly_credits is not None:
+            user.monthly_credits = monthly_credits
+        await self._db.put(f"user:{user.id}", asdict(user))
+        return user
+
+    async def user_ids(self) -> list[str]:
+        return await self._db.members("users")
+
+    # --- keys ----------------------------------------------------------------------------
+    async def issue_key(self, user_id: str, *, api_key: str | None = None) -> IssuedKey:
+        user = await self.get_user(user_id)
+        if not self._plan(user.plan).api_access and api_key is None:
+            raise ApiError("PLAN_REQUIRED", "Free plans cannot issue API keys.")
+        plain = api_key or keys.new_key()
+        record = KeyRecord(
+            key_id=f"key_{uuid.uuid4().hex[:12]}", user_id=user_id, digest=keys.digest(plain)
+        )
+        await self._db.put(f"key:{record.digest}", asdict(record))
+        await self._db.put(f"key-id:{record.key_id}", record.digest)
+        await self._db.add_member(f"user-keys:{user_id}", record.key_id)
+        return IssuedKey(user_id=user_id, key_id=record.key_id, api_key=plain)
+
+    async def key_record(self, key_id: str) -> KeyRecord:
+        digest = await self._db.get(f"key-id:{key_id}")
+        raw = None if digest is None else await self._db.get(f"key:{digest}")
+        if raw is None:
+            raise ApiError("NOT_FOUND", f"No key {key_id!r}.")
+        return KeyRecord(**raw)
+
+    async def user_keys(self, user_id: str) -> list[KeyRecord]:
+        return [await self.key_record(k) for k in await self._db.members(f"user-keys:{user_id}")]
+
+    async def set_key_flags(
+        self, key_id: str, *, revoked: bool | None = None, suspended: bool | None = None
+    ) -> KeyRecord:
+        record = await self.key_record(key_id)
+        if revoked is not None:
+            record.revoked = revoked
+        if suspended is not None:
+            record.suspended = suspended
+        await self._db.put(f"key:{record.digest}", asdict(record))
+        return record
+
+    async def rotate(self, key_id: str) -> IssuedKey:
+        """A new key for the same user; the old one stops working on the very next request."""
+        old = await self.key_record(key_id)
+        issued = await self.issue_key(old.user_id)
+        await self.set_key_flags(key_id, revoked=True)
+        return issued
+
+    # --- authentication ------------------------------------------------------------------
+    async def authenticate(self, presented: str | None) -> Principal:
+        """No key → UNAUTHORIZED; malformed, unknown or revoked → INVALID_API_KEY;
+        Free plan → PLAN_REQUIRED; suspended → FORBIDDEN."""
+        if presented is None:
+            raise ApiError(
+                "UNAUTHORIZED", "Missing API key: send x-api-key or Authorization: Bearer."
+            )
+        if not keys.well_formed(presented):
+            raise ApiError("INVALID_API_KEY", "Invalid API key.")
+        computed = keys.digest(presented)
+        raw = await self._db.get(f"key:{computed}")
+        if raw is None or not keys.digests_equal(raw["digest"], computed) or raw["revoked"]:
+            raise ApiError("INVALID_API_KEY", "Invalid API key.")
+        record = KeyRecord(**raw)
+        user = await self.get_user(record.user_id)
+        plan = self._plan(user.plan)
+        if not plan.api_access:
+            raise ApiError("PLAN_REQUIRED", "The API requires a Pro or Premium plan.")
+        if record.suspended:
+            raise ApiError("FORBIDDEN", "This API key is suspended after abusive traffic.")
+        return Principal(user=user, key=record, plan=plan)
+
+    def _plan(self, name: str) -> Plan:
+        if name not in self.plans:
+            raise ApiError(
+                "VALIDATION_ERROR",
+                "Unknown plan.",
+                fields={"plan": "Expected one of: " + ", ".join(self.plans)},
+            )
+        return self.plans[name]

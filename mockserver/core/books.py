@@ -1,0 +1,161 @@
+"""Books and their generation job.
+
+A job's state is a pure function of its record and the clock: no background worker, so the
+lifecycle is deterministic, identical in every worker process, and moves only when the clock
+does. Timeline for ``pageCount`` N and ``pageSeconds`` p, from ``createdAt`` T:
+
+* ``pending`` during [T, T+p); then ``processing``;
+* step k (1..N) completes at T+(k+1)p: step 1 writes title, slug, summary and cover, each later
+  step one entry of ``pages[]``; after step N the book is ``completed`` (progress 100);
+* a forced failure at page K makes the job ``failed`` at T+(K+1)p with K−1 steps done;
+  a forced stall at page K keeps it ``processing`` with K−1 steps done, forever.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from mockserver.core import content
+from mockserver.core.clock import isoformat
+
+STORAGE_PROVIDER = "mock"
+
+
+@dataclass(frozen=True)
+class JobScenario:
+    fail_at_page: int | None = None
+    stall_at_page: int | None = None
+    error_message: str | None = None
+
+    @property
+    def stops_at(self) -> int | None:
+        return self.fail_at_page or self.stall_at_page
+
+
+@dataclass
+class Book:
+    id: str
+    user_id: str
+    task_id: str | None
+    source: str
+    story_idea: str | None
+    age_range: str | None
+    style: str | None
+    page_count: int | None
+    tone: str | None
+    language: str | None
+    created_at: float
+    page_seconds: float
+    scenario: JobScenario = field(default_factory=JobScenario)
+    title: str | None = None
+
+    # --- persistence ---------------------------------------------------------------------
+    def to_record(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> Book:
+        data = dict(record)
+        data["scenario"] = JobScenario(**data.get("scenario") or {})
+        return cls(**data)
+
+    # --- timeline ------------------------------------------------------------------------
+    @property
+    def steps(self) -> int:
+        return max(1, self.page_count or 1)
+
+    def step_time(self, k: int) -> float:
+        return self.created_at + (k + 1) * self.page_seconds
+
+    @property
+    def failure_time(self) -> float | None:
+        k = self.scenario.fail_at_page
+        return None if k is None else self.step_time(min(k, self.steps))
+
+    def steps_done(self, now: float) -> int:
+        limit = self.steps
+        if self.scenario.stops_at is not None:
+            limit = min(limit, self.scenario.stops_at - 1)
+        if self.page_seconds <= 0:
+            return limit
+        done = math.floor((now - self.created_at) / self.page_seconds) - 1
+        return max(0, min(limit, done))
+
+    def status(self, now: float) -> str:
+        if self.task_id is None:
+            return "unknown"
+        failure = self.failure_time
+        if failure is not None and now >= failure:
+            return "failed"
+        if self.steps_done(now) >= self.steps:
+            return "completed"
+        if now < self.created_at + self.page_seconds:
+            return "pending"
+        return "processing"
+
+    def updated_at(self, now: float, status: str, done: int) -> float:
+        if status == "failed":
+            return self.failure_time or self.created_at
+        if done == 0:
+            started = self.created_at + self.page_seconds
+            return started if status == "processing" else self.created_at
+        return self.step_time(done) if self.page_seconds > 0 else self.created_at
+
+    # --- the public representation -------------------------------------------------------
+    def render(self, now: float, asset_base: str) -> dict[str, Any]:
+        """The ``Story`` object of the spec as of ``now``."""
+        status = self.status(now)
+        done = self.steps if status == "completed" else self.steps_done(now)
+        if status == "unknown":
+            done = 0
+        idea = self.story_idea or ""
+        title = (self.title or content.title_for(idea)) if done >= 1 else None
+        progress = 100 if status == "completed" else (done * 100) // self.steps
+        updated = self.updated_at(now, status, done)
+        assets = f"{asset_base}/assets/{self.id}"
+        return {
+            "id": self.id,
+            "title": title,
+            "slug": content.slug_for(title, self.id) if title else None,
+            "coverImage": f"{assets}/cover.png" if done >= 1 else None,
+            "summary": content.summary_for(idea, self.tone, self.age_range) if done >= 1 else None,
+            "storyIdea": self.story_idea,
+            "ageRange": self.age_range,
+            "style": self.style,
+            "pageCount": self.page_count,
+            "tone": self.tone,
+            "language": self.language,
+            "source": self.source,
+            "storageProvider": STORAGE_PROVIDER if done >= 1 else None,
+            "createdAt": isoformat(self.created_at),
+            "updatedAt": isoformat(max(updated, self.created_at)),
+            "status": status,
+            "progress": progress,
+            "errorMessage": self.error_message() if status == "failed" else None,
+            "completedAt": isoformat(
+                self.step_time(self.steps) if self.page_seconds > 0 else self.created_at
+            )
+            if status == "completed"
+            else None,
+            "pages": [
+                {
+                    "index": index,
+                    "title": None,
+                    "content": content.page_text(self.id, idea, index),
+                    "imageUrl": f"{assets}/{index}.png",
+                }
+                for index in range(max(0, done - 1))
+            ],
+        }
+
+    def error_message(self) -> str:
+        page = self.scenario.fail_at_page
+        return self.scenario.error_message or f"Illustration generation failed on page {page}."
+
+    def has_asset(self, name: str, now: float) -> bool:
+        done = self.steps if self.status(now) == "completed" else self.steps_done(now)
+        if name == "cover":
+            return done >= 1
+        return name.isdigit() and int(name) < done - 1

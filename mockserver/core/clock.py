@@ -1,0 +1,109 @@
+"""The mock's time: wall clock, or a virtual clock that moves only when told.
+
+Jobs, rate-limit windows, UTC days and idempotency lifetimes all read the same clock, so
+``/_mock/clock/advance`` rolls every one of them deterministically. The manual clock keeps its
+time in the state backend, so several worker processes share it.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Protocol
+
+from mockserver.core.state.base import StateBackend
+
+CLOCK_KEY = "clock:now"
+#: Where a manual clock starts unless configured: a fixed, minute-aligned instant.
+DEFAULT_MANUAL_START = datetime(2026, 1, 5, 9, 0, 0, tzinfo=UTC).timestamp()
+
+
+class Clock(Protocol):
+    mode: str
+
+    async def now(self) -> float: ...
+
+    async def advance(self, seconds: float) -> float: ...
+
+    async def set(self, when: float) -> float: ...
+
+
+class SystemClock:
+    """Wall-clock time plus an offset that ``advance`` moves forward (shared via the backend)."""
+
+    mode = "system"
+
+    def __init__(self, backend: StateBackend) -> None:
+        self._backend = backend
+
+    async def now(self) -> float:
+        offset = await self._backend.get(CLOCK_KEY)
+        return time.time() + (offset or 0.0)
+
+    async def advance(self, seconds: float) -> float:
+        offset = await self._backend.get(CLOCK_KEY) or 0.0
+        await self._backend.put(CLOCK_KEY, offset + seconds)
+        return await self.now()
+
+    async def set(self, when: float) -> float:
+        current = await self.now()
+        return await self.advance(max(0.0, when - current))
+
+
+class ManualClock:
+    """Virtual time: frozen until advanced."""
+
+    mode = "manual"
+
+    def __init__(self, backend: StateBackend, start: float = DEFAULT_MANUAL_START) -> None:
+        self._backend = backend
+        self._start = start
+
+    async def now(self) -> float:
+        value = await self._backend.get(CLOCK_KEY)
+        return self._start if value is None else float(value)
+
+    async def advance(self, seconds: float) -> float:
+        return await self.set(await self.now() + seconds)
+
+    async def set(self, when: float) -> float:
+        if when < await self.now():
+            raise ValueError("the clock only moves forward")
+        await self._backend.put(CLOCK_KEY, when)
+        return when
+
+
+def make_clock(mode: str, backend: StateBackend, start: float | None = None) -> Clock:
+    if mode == "manual":
+        return ManualClock(backend, DEFAULT_MANUAL_START if start is None else start)
+    if mode == "system":
+        return SystemClock(backend)
+    raise ValueError(f"unknown clock mode {mode!r} (system or manual)")
+
+
+def isoformat(ts: float) -> str:
+    """ISO 8601 in UTC with milliseconds, as the reference page's examples."""
+    dt = datetime.fromtimestamp(ts, tz=UTC)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+
+
+def parse_iso(value: str) -> float:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+
+
+def utc_day(ts: float) -> str:
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d")
+
+
+def utc_month(ts: float) -> str:
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m")
+
+
+def seconds_to_next_day(ts: float) -> float:
+    return 86400 - (ts % 86400)
+
+
+def seconds_to_next_month(ts: float) -> float:
+    dt = datetime.fromtimestamp(ts, tz=UTC)
+    year, month = (dt.year + 1, 1) if dt.month == 12 else (dt.year, dt.month + 1)
+    return datetime(year, month, 1, tzinfo=UTC).timestamp() - ts

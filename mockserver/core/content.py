@@ -1,0 +1,41 @@
+"""Deterministic story text: the same idea and book id always give the same title and pages."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+_WORD = re.compile(r"[A-Za-z0-9']+")
+_OPENINGS = (
+    "Once upon a time, {idea}",
+    "The next morning, the adventure continued. {idea}",
+    "Along the way, a new friend appeared and asked a question.",
+    "Something unexpected happened, and everyone held their breath.",
+    "With a little courage and a lot of kindness, they found a way.",
+    "They laughed together, and the day felt brighter than before.",
+    "As the sun went down, they remembered what they had learned.",
+)
+
+
+def title_for(idea: str) -> str:
+    words = _WORD.findall(idea)
+    if words and words[0].lower() in {"a", "an", "the"}:
+        words = words[1:]
+    return " ".join(w.capitalize() for w in words[:6]) or "A Storybook"
+
+
+def slug_for(title: str, book_id: str) -> str:
+    base = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") or "story"
+    return f"{base}-{book_id[:8]}"
+
+
+def summary_for(idea: str, tone: str | None, age_range: str | None) -> str:
+    mood = (tone or "gentle").replace("_", " ")
+    clipped = idea.strip()[:200]
+    return f"A {mood} story for ages {age_range or 'all'}: {clipped}"
+
+
+def page_text(book_id: str, idea: str, index: int) -> str:
+    seed = hashlib.sha256(f"{book_id}:{index}".encode()).digest()[0]
+    template = _OPENINGS[0] if index == 0 else _OPENINGS[1 + (seed + index) % (len(_OPENINGS) - 1)]
+    return template.format(idea=idea.strip())

@@ -1,0 +1,97 @@
+"""Idempotency-Key: per-user scope, 24 h on the mock's clock, replay or 409, one book per key.
+
+Only accepted (202) creates are remembered. A request that finds the key claimed by a request
+still in flight waits for it, then replays its result (or takes the key over if the first one
+was refused). When the store is unreachable, deduplication is skipped and nothing else fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from dataclasses import dataclass
+
+from mockserver.core.errors import ApiError, BackendUnavailable
+from mockserver.core.outage import OutageMonitor
+from mockserver.core.state.base import StateBackend
+
+#: How long a request waits (wall clock) for a concurrent twin before answering 409.
+IN_FLIGHT_WAIT_SECONDS = 10.0
+_POLL_SECONDS = 0.005
+
+
+@dataclass(frozen=True)
+class Replay:
+    book_id: str
+    task_id: str
+    status: str
+
+
+@dataclass(frozen=True)
+class Claim:
+    record_key: str
+    fingerprint: str
+
+
+class IdempotencyStore:
+    def __init__(self, store: StateBackend, ttl_seconds: int, outage: OutageMonitor) -> None:
+        self._store = store
+        self._ttl = ttl_seconds
+        self._outage = outage
+
+    @staticmethod
+    def record_key(user_id: str, idempotency_key: str) -> str:
+        hashed = hashlib.sha256(idempotency_key.encode("utf-8", "surrogatepass")).hexdigest()
+        return f"idem:{user_id}:{hashed}"
+
+    async def begin(
+        self, user_id: str, idempotency_key: str, fingerprint: str, now: float
+    ) -> Claim | Replay | None:
+        """A Claim to go ahead, a Replay of the original, or None when deduplication is off."""
+        key = self.record_key(user_id, idempotency_key)
+        pending = {"state": "pending", "fingerprint": fingerprint, "expiresAt": now + self._ttl}
+        deadline = time.monotonic() + IN_FLIGHT_WAIT_SECONDS
+        try:
+            while True:
+                existing = await self._store.claim(key, pending, now)
+                if existing is None:
+                    self._outage.succeeded()
+                    return Claim(record_key=key, fingerprint=fingerprint)
+                if existing["fingerprint"] != fingerprint:
+                    raise ApiError(
+                        "IDEMPOTENCY_CONFLICT",
+                        "This Idempotency-Key was already used with a different request body.",
+                    )
+                if existing["state"] == "done":
+                    return Replay(existing["bookId"], existing["taskId"], existing["status"])
+                if time.monotonic() > deadline:
+                    raise ApiError(
+                        "IDEMPOTENCY_CONFLICT",
+                        "A request with this Idempotency-Key is still being processed.",
+                    )
+                await asyncio.sleep(_POLL_SECONDS)
+        except BackendUnavailable as exc:
+            self._outage.failed("idempotency", exc)
+            return None
+
+    async def complete(self, claim: Claim, replay: Replay, now: float) -> None:
+        record = {
+            "state": "done",
+            "fingerprint": claim.fingerprint,
+            "bookId": replay.book_id,
+            "taskId": replay.task_id,
+            "status": replay.status,
+            "expiresAt": now + self._ttl,
+        }
+        try:
+            await self._store.put(claim.record_key, record)
+        except BackendUnavailable as exc:
+            self._outage.failed("idempotency", exc)
+
+    async def abandon(self, claim: Claim) -> None:
+        """The create was refused: forget the claim so the key can be used again."""
+        try:
+            await self._store.delete(claim.record_key)
+        except BackendUnavailable as exc:
+            self._outage.failed("idempotency", exc)

@@ -1,0 +1,40 @@
+"""API keys: issued once, stored as SHA-256 digests, compared in constant time, never logged."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+
+from mockserver.spec import load_spec
+
+KEY_PREFIX = "cbk_live_"
+_KEY_SHAPE = re.compile(load_spec().api_key_pattern)
+_ANY_KEY = re.compile(r"cbk_live_[A-Za-z0-9_-]+")
+
+
+def new_key() -> str:
+    return KEY_PREFIX + secrets.token_urlsafe(24)
+
+
+def dev_key(name: str) -> str:
+    """The fixed, documented key of a dev user (so README curl examples work by copy-paste)."""
+    return f"{KEY_PREFIX}{name}_dev_key_".ljust(len(KEY_PREFIX) + 32, "0")
+
+
+def digest(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def well_formed(key: str) -> bool:
+    return _KEY_SHAPE.fullmatch(key) is not None
+
+
+def digests_equal(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode(), b.encode())
+
+
+def mask(text: str) -> str:
+    """Replace anything shaped like a key by its prefix and last four characters."""
+    return _ANY_KEY.sub(lambda m: f"{KEY_PREFIX}…{m.group(0)[-4:]}", text)

@@ -1,0 +1,215 @@
+"""The mock's use cases, framework-free: authorize, create and read stories, serve assets.
+
+State is split the way the real API splits it: ``db`` holds users, keys, books, usage, the
+clock and queued scenarios; ``cache`` (the API-side Redis of the page) holds rate-limit
+counters and idempotency records. Both are ``StateBackend``s — in memory, or Redis.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from mockserver.config import DEV_USERS, MockConfig
+from mockserver.core import images, keys
+from mockserver.core.accounts import Accounts, Principal
+from mockserver.core.books import Book, JobScenario
+from mockserver.core.clock import Clock, make_clock
+from mockserver.core.errors import ApiError
+from mockserver.core.idempotency import IdempotencyStore, Replay
+from mockserver.core.limits import AuthFailureGuard, Quotas, RateLimit, RateLimiter, WindowCounter
+from mockserver.core.outage import OutageMonitor
+from mockserver.core.scenarios import ScenarioQueue
+from mockserver.core.state.base import StateBackend
+from mockserver.core.validation import fingerprint, validate_book_id, validate_create_body
+from mockserver.spec import load_spec
+
+SEEDED_KEY = "seeded"
+
+
+@dataclass(frozen=True)
+class Accepted:
+    book_id: str
+    task_id: str
+    status: str
+    replayed: bool
+
+    def data(self) -> dict[str, str]:
+        return {"taskId": self.task_id, "bookId": self.book_id, "status": self.status}
+
+
+class MockService:
+    def __init__(
+        self, config: MockConfig, db: StateBackend, cache: StateBackend | None = None
+    ) -> None:
+        spec = load_spec()
+        self.config = config
+        self.db = db
+        self.cache = cache or db
+        self.outage = OutageMonitor()
+        self.clock: Clock = make_clock(config.clock, db, config.clock_start)
+        self.accounts = Accounts(db, config.plans)
+        counter = WindowCounter(self.cache, spec.rate_limit_window, self.outage)
+        self.rate_limiter = RateLimiter(
+            counter, suspend_after_rejected=config.suspend_after_rejected
+        )
+        self.auth_guard = AuthFailureGuard(counter, config.auth_failures_per_minute)
+        self.quotas = Quotas(db, spec.credits_per_page)
+        self.idempotency = IdempotencyStore(self.cache, spec.idempotency_ttl, self.outage)
+        self.scenarios = ScenarioQueue(db)
+
+    # --- lifecycle -----------------------------------------------------------------------
+    async def start(self) -> None:
+        """Seed the dev users once per state (several workers may race here: one wins)."""
+        if (
+            self.config.seed_dev_users
+            and await self.db.claim(SEEDED_KEY, {"expiresAt": 1e18}, 0.0) is None
+        ):
+            await self.seed_dev_users()
+
+    async def seed_dev_users(self) -> None:
+        for name, plan in DEV_USERS.items():
+            issued = await self.accounts.create_user(
+                plan, name=name, user_id=f"user_dev_{name}", api_key=keys.dev_key(name)
+            )
+            if name == "revoked":
+                await self.accounts.set_key_flags(issued.key_id, revoked=True)
+
+    async def reset(self) -> None:
+        await self.db.flush()
+        if self.cache is not self.db:
+            await self.cache.flush()
+        await self.start()
+
+    async def close(self) -> None:
+        await self.db.close()
+        if self.cache is not self.db:
+            await self.cache.close()
+
+    async def now(self) -> float:
+        return await self.clock.now()
+
+    # --- the public API ------------------------------------------------------------------
+    async def authorize(
+        self, presented_key: str | None, address: str, now: float
+    ) -> tuple[Principal, RateLimit]:
+        """auth → plan → per-minute limit."""
+        await self.auth_guard.check(address, now)
+        try:
+            principal = await self.accounts.authenticate(presented_key)
+        except ApiError as error:
+            if error.status == 401:
+                raise await self.auth_guard.failed(address, now, error) from None
+            raise
+        try:
+            return principal, await self.rate_limiter.hit(principal, now)
+        except ApiError:
+            if await self.rate_limiter.rejected_in_window(principal, now):
+                await self.accounts.set_key_flags(principal.key.key_id, suspended=True)
+            raise
+
+    async def create_story(
+        self,
+        principal: Principal,
+        body: Any,
+        idempotency_key: str | None,
+        job: JobScenario | None,
+        now: float,
+    ) -> Accepted:
+        """body validation → idempotency → daily cap → monthly credits → accept."""
+        payload = validate_create_body(body, idempotency_key)
+        claim = None
+        if idempotency_key is not None:
+            outcome = await self.idempotency.begin(
+                principal.user.id, idempotency_key, fingerprint(payload), now
+            )
+            if isinstance(outcome, Replay):
+                return Accepted(outcome.book_id, outcome.task_id, outcome.status, replayed=True)
+            claim = outcome
+        try:
+            reservation = await self.quotas.reserve(principal, payload["pageCount"], now)
+            book = Book(
+                id=str(uuid.uuid4()),
+                user_id=principal.user.id,
+                task_id=str(uuid.uuid4()),
+                source="api",
+                story_idea=payload["storyIdea"],
+                age_range=payload["ageRange"],
+                style=payload["style"],
+                page_count=payload["pageCount"],
+                tone=payload["tone"],
+                language=payload["language"],
+                created_at=now,
+                page_seconds=self.config.page_seconds,
+                scenario=job or await self.scenarios.next_job(principal.user.id) or JobScenario(),
+            )
+            await self._save(book)
+            if book.failure_time is not None:
+                await self.quotas.schedule_refund(book.user_id, reservation, book.failure_time)
+        except BaseException:
+            if claim is not None:
+                await self.idempotency.abandon(claim)
+            raise
+        accepted = Accepted(book.id, book.task_id or "", "pending", replayed=False)
+        if claim is not None:
+            await self.idempotency.complete(
+                claim, Replay(accepted.book_id, accepted.task_id, accepted.status), now
+            )
+        return accepted
+
+    async def get_story(
+        self, principal: Principal, book_id: str, now: float, asset_base: str
+    ) -> dict[str, Any]:
+        """id validation → ownership; another user's book is the same 404 as an unknown id."""
+        book = await self.load_book(validate_book_id(book_id))
+        if book is None or book.user_id != principal.user.id:
+            raise ApiError("NOT_FOUND", "Story not found.")
+        return book.render(now, asset_base)
+
+    async def asset(self, book_id: str, name: str, now: float) -> bytes:
+        book = await self.load_book(book_id.lower())
+        if book is None or not book.has_asset(name, now):
+            raise ApiError("NOT_FOUND", "Asset not found.")
+        return images.illustration(book.id, name)
+
+    # --- books ---------------------------------------------------------------------------
+    async def load_book(self, book_id: str) -> Book | None:
+        raw = await self.db.get(f"book:{book_id}")
+        return None if raw is None else Book.from_record(raw)
+
+    async def _save(self, book: Book) -> None:
+        await self.db.put(f"book:{book.id}", book.to_record())
+        await self.db.add_member(f"user-books:{book.user_id}", book.id)
+
+    async def add_dashboard_book(
+        self,
+        user_id: str,
+        *,
+        title: str | None,
+        story_idea: str,
+        page_count: int,
+        with_task: bool,
+        fields: dict[str, str | None],
+        now: float,
+    ) -> Book:
+        """A book made on the dashboard (``source: web``): complete, sharing the credits."""
+        await self.accounts.get_user(user_id)
+        book = Book(
+            id=str(uuid.uuid4()),
+            user_id=user_id,
+            task_id=str(uuid.uuid4()) if with_task else None,
+            source="web",
+            story_idea=story_idea,
+            page_count=page_count,
+            created_at=now,
+            page_seconds=0.0,
+            title=title,
+            **fields,
+        )
+        await self._save(book)
+        await self.quotas.charge_unconditionally(user_id, page_count, now)
+        return book
+
+    async def user_books(self, user_id: str) -> list[str]:
+        return await self.db.members(f"user-books:{user_id}")

@@ -1,0 +1,83 @@
+"""The state backend interface: JSON documents plus the few operations that must be atomic.
+
+Every operation whose correctness depends on atomicity (rate-window hits, quota charges,
+idempotency claims, due refunds, scenario queues) is one call here, so the Redis backend can
+implement each as a single Lua script or command and stay exact across worker processes.
+A backend that cannot reach its store raises ``BackendUnavailable``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+JSON = Any
+
+
+@dataclass(frozen=True)
+class Quota:
+    """``amount`` more on counter ``key`` is allowed while the total stays ``<= limit``."""
+
+    key: str
+    amount: int
+    limit: int
+
+
+class StateBackend(Protocol):
+    name: str
+
+    # documents ---------------------------------------------------------------------------
+    async def get(self, key: str) -> JSON | None: ...
+
+    async def put(self, key: str, value: JSON) -> None: ...
+
+    async def delete(self, *keys: str) -> None: ...
+
+    async def add_member(self, key: str, member: str) -> None:
+        """Add ``member`` to the set at ``key``."""
+
+    async def members(self, key: str) -> list[str]: ...
+
+    # counters ----------------------------------------------------------------------------
+    async def hit(self, key: str, expire_seconds: int) -> int:
+        """Increment the counter at ``key`` and return the new value.
+
+        ``expire_seconds`` (wall clock) only garbage-collects counters of past windows; window
+        boundaries themselves are in the key name, derived from the mock's clock.
+        """
+
+    async def read_counter(self, key: str) -> int: ...
+
+    async def set_counter(self, key: str, value: int) -> None: ...
+
+    async def charge(self, quotas: Sequence[Quota]) -> int | None:
+        """All-or-nothing: if every quota fits, add every amount and return None; otherwise
+        change nothing and return the index of the first quota that does not fit."""
+
+    async def release(self, key: str, amount: int) -> None:
+        """Take ``amount`` off a counter (never below zero)."""
+
+    # idempotency -------------------------------------------------------------------------
+    async def claim(self, key: str, record: JSON, now: float) -> JSON | None:
+        """Store ``record`` unless a record whose ``expiresAt`` is after ``now`` exists.
+
+        Returns None when stored, or the existing live record."""
+
+    # scheduled items and queues ----------------------------------------------------------
+    async def schedule(self, key: str, due: float, item: JSON) -> None: ...
+
+    async def pop_due(self, key: str, now: float) -> list[JSON]:
+        """Remove and return every item scheduled at or before ``now``, each exactly once."""
+
+    async def push(self, key: str, *items: JSON) -> None: ...
+
+    async def pop(self, key: str) -> JSON | None: ...
+
+    async def peek_all(self, key: str) -> list[JSON]: ...
+
+    # lifecycle ---------------------------------------------------------------------------
+    async def flush(self) -> None:
+        """Forget everything this backend holds (only its own namespace or database)."""
+
+    async def close(self) -> None: ...

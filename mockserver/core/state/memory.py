@@ -1,0 +1,100 @@
+"""In-process state. Every method body runs without an ``await``, so each call is atomic on the
+event loop — the same guarantee the Redis backend gets from Lua scripts."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict, deque
+from collections.abc import Sequence
+
+from mockserver.core.state.base import JSON, Quota
+
+
+class MemoryBackend:
+    name = "memory"
+
+    def __init__(self) -> None:
+        self._docs: dict[str, str] = {}
+        self._sets: defaultdict[str, set[str]] = defaultdict(set)
+        self._counters: defaultdict[str, int] = defaultdict(int)
+        self._scheduled: defaultdict[str, list[tuple[float, str]]] = defaultdict(list)
+        self._queues: defaultdict[str, deque[str]] = defaultdict(deque)
+
+    async def get(self, key: str) -> JSON | None:
+        raw = self._docs.get(key)
+        return None if raw is None else json.loads(raw)
+
+    async def put(self, key: str, value: JSON) -> None:
+        # Stored serialized, as Redis does, so callers can never alias shared state.
+        self._docs[key] = json.dumps(value)
+
+    async def delete(self, *keys: str) -> None:
+        for key in keys:
+            self._docs.pop(key, None)
+            self._sets.pop(key, None)
+            self._counters.pop(key, None)
+            self._scheduled.pop(key, None)
+            self._queues.pop(key, None)
+
+    async def add_member(self, key: str, member: str) -> None:
+        self._sets[key].add(member)
+
+    async def members(self, key: str) -> list[str]:
+        return sorted(self._sets.get(key, ()))
+
+    async def hit(self, key: str, expire_seconds: int) -> int:
+        self._counters[key] += 1
+        return self._counters[key]
+
+    async def read_counter(self, key: str) -> int:
+        return self._counters.get(key, 0)
+
+    async def set_counter(self, key: str, value: int) -> None:
+        self._counters[key] = value
+
+    async def charge(self, quotas: Sequence[Quota]) -> int | None:
+        for index, quota in enumerate(quotas):
+            if self._counters.get(quota.key, 0) + quota.amount > quota.limit:
+                return index
+        for quota in quotas:
+            self._counters[quota.key] += quota.amount
+        return None
+
+    async def release(self, key: str, amount: int) -> None:
+        self._counters[key] = max(0, self._counters.get(key, 0) - amount)
+
+    async def claim(self, key: str, record: JSON, now: float) -> JSON | None:
+        raw = self._docs.get(key)
+        if raw is not None:
+            existing = json.loads(raw)
+            if existing.get("expiresAt", 0) > now:
+                return existing
+        self._docs[key] = json.dumps(record)
+        return None
+
+    async def schedule(self, key: str, due: float, item: JSON) -> None:
+        self._scheduled[key].append((due, json.dumps(item)))
+
+    async def pop_due(self, key: str, now: float) -> list[JSON]:
+        entries = self._scheduled.get(key)
+        if not entries:
+            return []
+        due = [json.loads(raw) for when, raw in entries if when <= now]
+        self._scheduled[key] = [(when, raw) for when, raw in entries if when > now]
+        return due
+
+    async def push(self, key: str, *items: JSON) -> None:
+        self._queues[key].extend(json.dumps(item) for item in items)
+
+    async def pop(self, key: str) -> JSON | None:
+        queue = self._queues.get(key)
+        return json.loads(queue.popleft()) if queue else None
+
+    async def peek_all(self, key: str) -> list[JSON]:
+        return [json.loads(raw) for raw in self._queues.get(key, ())]
+
+    async def flush(self) -> None:
+        self.__init__()
+
+    async def close(self) -> None:
+        return None

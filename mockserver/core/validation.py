@@ -1,0 +1,98 @@
+"""Request validation against the spec: every offending field is reported, not only the first."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from jsonschema import ValidationError
+
+from mockserver.core.errors import ApiError
+from mockserver.spec import load_spec
+
+_spec = load_spec()
+_create_schema = _spec.schema("CreateStoryRequest")
+_create_validator = _spec.validator("CreateStoryRequest")
+_uuid_validator = _spec.validator("Uuid")
+_idempotency_header = _spec.rules["idempotency"]["header"]
+
+
+def _describe(error: ValidationError) -> str:
+    """A short message per failed keyword, with bounds read from the schema (never the value)."""
+    schema = error.schema if isinstance(error.schema, Mapping) else {}
+    keyword = error.validator
+    if keyword in ("minimum", "maximum"):
+        return f"Expected number between {schema.get('minimum')} and {schema.get('maximum')}"
+    if keyword in ("minLength", "maxLength"):
+        return (
+            f"Expected between {schema.get('minLength')} and {schema.get('maxLength')} characters"
+        )
+    if keyword == "enum":
+        return "Expected one of: " + ", ".join(str(v) for v in schema["enum"])
+    if keyword == "type":
+        return f"Expected {error.validator_value}"
+    return "Invalid value"
+
+
+def validate_create_body(body: Any, idempotency_key: str | None) -> dict[str, Any]:
+    """Return the normalized body, or raise VALIDATION_ERROR naming every offending field."""
+    fields: dict[str, str] = {}
+    if idempotency_key is not None and not (
+        1 <= len(idempotency_key) <= _spec.idempotency_key_max_length
+    ):
+        fields[_idempotency_header] = (
+            f"Expected between 1 and {_spec.idempotency_key_max_length} characters"
+        )
+    if not isinstance(body, dict):
+        fields["body"] = "Expected a JSON object"
+    else:
+        known = _create_schema["properties"]
+        for error in _create_validator.iter_errors(body):
+            if error.validator == "required":
+                for name in error.validator_value:
+                    if name not in body:
+                        fields.setdefault(name, "Required")
+            elif error.validator == "additionalProperties":
+                for name in body:
+                    if name not in known:
+                        fields.setdefault(name, "Unknown field")
+            elif error.absolute_path:
+                fields.setdefault(str(error.absolute_path[0]), _describe(error))
+            else:
+                fields.setdefault("body", _describe(error))
+    if fields:
+        raise ApiError("VALIDATION_ERROR", "Request body failed validation.", fields=fields)
+    normalized = dict(body)
+    normalized["pageCount"] = int(body["pageCount"])  # 7.0 counts as the integer 7
+    return normalized
+
+
+def validate_book_id(value: str) -> str:
+    if not _uuid_validator.is_valid(value):
+        raise ApiError(
+            "VALIDATION_ERROR",
+            "Path parameter failed validation.",
+            fields={"id": "Expected a UUID"},
+        )
+    return value.lower()
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def parse_json(raw: bytes) -> Any:
+    """Strict RFC 8259: UTF-8 only, no NaN/Infinity; deep nesting is a parse error."""
+    try:
+        text = raw.decode("utf-8")
+        return json.loads(text, parse_constant=_reject_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise ApiError("BAD_REQUEST", "Request body is not valid UTF-8 JSON.") from exc
+
+
+def fingerprint(body: Mapping[str, Any]) -> str:
+    """Same JSON body after parsing (key order irrelevant) → same fingerprint."""
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()

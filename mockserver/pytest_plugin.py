@@ -1,0 +1,1 @@
+"""pytest fixtures for SDK authors (cbk_respx, cbk_server)."""

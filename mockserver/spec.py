@@ -1,0 +1,148 @@
+"""The contract, loaded once from ``openapi.yaml``.
+
+Enums, limits, error statuses and schemas are read from here so that no rule is typed twice.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jsonschema import Draft202012Validator, FormatChecker
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+SPEC_URI = "urn:childrenbooks:openapi"
+
+
+def spec_path() -> Path:
+    """The installed copy (wheel) or the repository's own file (editable install)."""
+    packaged = resources.files("mockserver").joinpath("openapi.yaml")
+    if packaged.is_file():
+        return Path(str(packaged))
+    return Path(__file__).resolve().parent.parent / "openapi.yaml"
+
+
+@dataclass(frozen=True)
+class Plan:
+    name: str
+    api_access: bool
+    requests_per_minute: int
+    books_per_day: int
+    monthly_credits: int
+
+    @classmethod
+    def from_spec(cls, name: str, raw: dict[str, Any]) -> Plan:
+        return cls(
+            name=name,
+            api_access=bool(raw["apiAccess"]),
+            requests_per_minute=int(raw["requestsPerMinute"]),
+            books_per_day=int(raw["booksPerDay"]),
+            monthly_credits=int(raw["monthlyCredits"]),
+        )
+
+
+class Spec:
+    """Read-only view of the OpenAPI document with the lookups the toolkit needs."""
+
+    def __init__(self, document: dict[str, Any]) -> None:
+        self.document = document
+        self.rules: dict[str, Any] = document["x-cbk"]
+        resource = Resource(contents=document, specification=DRAFT202012)
+        self._registry: Registry = Registry().with_resource(SPEC_URI, resource)
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> Spec:
+        with open(path or spec_path(), encoding="utf-8") as fh:
+            return cls(yaml.safe_load(fh))
+
+    # --- component lookups -------------------------------------------------------------
+    def schema(self, name: str) -> dict[str, Any]:
+        return self.document["components"]["schemas"][name]
+
+    def enum(self, name: str) -> tuple[str, ...]:
+        return tuple(v for v in self.schema(name)["enum"] if v is not None)
+
+    def validator(self, schema_or_ref: dict[str, Any] | str) -> Draft202012Validator:
+        """A validator that resolves ``$ref``s into this document."""
+        schema = (
+            {"$ref": f"{SPEC_URI}#/components/schemas/{schema_or_ref}"}
+            if isinstance(schema_or_ref, str)
+            else _absolutize(schema_or_ref)
+        )
+        return Draft202012Validator(schema, registry=self._registry, format_checker=FormatChecker())
+
+    def resolve(self, node: dict[str, Any]) -> dict[str, Any]:
+        """Follow a local ``$ref`` (one level or a chain) to the node it names."""
+        while "$ref" in node:
+            pointer = node["$ref"].removeprefix("#/").split("/")
+            target: Any = self.document
+            for part in pointer:
+                target = target[part.replace("~1", "/").replace("~0", "~")]
+            node = target
+        return node
+
+    def operation(self, operation_id: str) -> tuple[str, str, dict[str, Any]]:
+        for path, item in self.document["paths"].items():
+            for method, op in item.items():
+                if isinstance(op, dict) and op.get("operationId") == operation_id:
+                    return path, method.upper(), op
+        raise KeyError(operation_id)
+
+    # --- rules -------------------------------------------------------------------------
+    @functools.cached_property
+    def plans(self) -> dict[str, Plan]:
+        return {name: Plan.from_spec(name, raw) for name, raw in self.rules["plans"].items()}
+
+    @functools.cached_property
+    def error_status(self) -> dict[str, int]:
+        return dict(self.schema("ErrorCode")["x-cbk-http-status"])
+
+    @property
+    def api_key_pattern(self) -> str:
+        return self.rules["apiKeyPattern"]
+
+    @property
+    def max_body_bytes(self) -> int:
+        return int(self.rules["maxBodyBytes"])
+
+    @property
+    def rate_limit_window(self) -> int:
+        return int(self.rules["rateLimitWindowSeconds"])
+
+    @property
+    def credits_per_page(self) -> int:
+        return int(self.rules["creditsPerPage"])
+
+    @property
+    def idempotency_key_max_length(self) -> int:
+        return int(self.rules["idempotency"]["keyMaxLength"])
+
+    @property
+    def idempotency_ttl(self) -> int:
+        return int(self.rules["idempotency"]["ttlSeconds"])
+
+    @property
+    def request_id_pattern(self) -> str:
+        return self.rules["requestId"]["echoPattern"]
+
+
+def _absolutize(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {
+            k: (f"{SPEC_URI}{v}" if k == "$ref" and v.startswith("#") else _absolutize(v))
+            for k, v in node.items()
+        }
+    if isinstance(node, list):
+        return [_absolutize(v) for v in node]
+    return node
+
+
+@functools.cache
+def load_spec() -> Spec:
+    """The process-wide contract (parsed once)."""
+    return Spec.load()
