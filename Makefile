@@ -3,8 +3,11 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-HOST   ?= 127.0.0.1
+BIND   ?= 127.0.0.1
 PORT   ?= 8080
+# make load: HOST=https://… KEYS=keys.json for a remote target (default: a local mock it starts).
+HOST   ?=
+KEYS   ?=
 
 .PHONY: run test lint format load bench clean
 
@@ -16,7 +19,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/cbk-mock serve --host $(HOST) --port $(PORT)
+	$(BIN)/cbk-mock serve --host $(BIND) --port $(PORT)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -28,6 +31,12 @@ format: $(STAMP)
 
 test: lint
 	$(BIN)/python -m pytest
+
+load: $(STAMP)
+	$(BIN)/python -m loadtests $(if $(HOST),--host $(HOST)) $(if $(KEYS),--keys-file $(KEYS)) $(LOAD_ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python -m loadtests.bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis loadtests/reports

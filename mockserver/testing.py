@@ -1,0 +1,144 @@
+"""Running the mock for tests: in-process on the test's event loop, or as a subprocess.
+
+Used by this project's own tests, the contract suite, the load-test smoke test and the pytest
+plugin, so there is one way to start a mock and learn its URL and keys.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mockserver import aiohttp_app
+from mockserver.config import DEV_USERS, MockConfig
+from mockserver.control import ADMIN_HEADER
+from mockserver.core import keys
+from mockserver.core.service import MockService
+from mockserver.gateway import Gateway
+from mockserver.runtime import build_service
+
+BANNER_PREFIX = "cbk-mock listening on "
+
+
+@dataclass
+class RunningMock:
+    url: str
+    keys: dict[str, str]
+    admin_token: str
+    #: In-process only: the service and gateway behind the URL.
+    service: MockService | None = None
+    gateway: Gateway | None = None
+    ca_file: Path | None = None
+    extra: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def admin_headers(self) -> dict[str, str]:
+        return {ADMIN_HEADER: self.admin_token}
+
+
+def dev_keys() -> dict[str, str]:
+    return {name: keys.dev_key(name) for name in DEV_USERS}
+
+
+@contextlib.asynccontextmanager
+async def serve_in_process(
+    config: MockConfig | None = None, *, host: str = "127.0.0.1", port: int = 0
+) -> AsyncIterator[RunningMock]:
+    config = config or MockConfig()
+    service = build_service(config)
+    app = aiohttp_app.create_app(service)
+    runner, url = await aiohttp_app.start(app, host, port, access_log_enabled=False)
+    try:
+        yield RunningMock(
+            url=url,
+            keys=dev_keys(),
+            admin_token=config.admin_token,
+            service=service,
+            gateway=app[aiohttp_app.GATEWAY],
+        )
+    finally:
+        await runner.cleanup()
+
+
+class MockProcess:
+    """``cbk-mock serve`` in a subprocess on a free port.
+
+    ``command`` replaces ``python -m mockserver`` (the mutation tests start a broken variant)."""
+
+    def __init__(
+        self,
+        *serve_args: str,
+        command: Sequence[str] | None = None,
+        env: dict[str, str] | None = None,
+        startup_timeout: float = 30.0,
+    ) -> None:
+        self._command = list(command or [sys.executable, "-m", "mockserver"])
+        self._args = list(serve_args)
+        self._env = env
+        self._timeout = startup_timeout
+        self._workdir = tempfile.TemporaryDirectory(prefix="cbk-mock-")
+        self.log_path = Path(self._workdir.name) / "server.log"
+        self.process: subprocess.Popen[str] | None = None
+
+    def start(self) -> RunningMock:
+        keys_file = Path(self._workdir.name) / "keys.json"
+        args = ["serve", "--port", "0", "--keys-file", str(keys_file), *self._args]
+        if "--tls" in args and "--tls-dir" not in args:
+            args += ["--tls-dir", self._workdir.name]
+        log = open(self.log_path, "w")  # noqa: SIM115 — lives as long as the process
+        self.process = subprocess.Popen(
+            [*self._command, *args],
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+            env={**os.environ, **(self._env or {})},
+        )
+        url, ca_file = self._read_banner()
+        admin = self._arg("--admin-token") or MockConfig().admin_token
+        return RunningMock(
+            url=url, keys=json.loads(keys_file.read_text()), admin_token=admin, ca_file=ca_file
+        )
+
+    def _arg(self, name: str) -> str | None:
+        return self._args[self._args.index(name) + 1] if name in self._args else None
+
+    def _read_banner(self) -> tuple[str, Path | None]:
+        assert self.process is not None and self.process.stdout is not None
+        deadline = time.monotonic() + self._timeout
+        url, ca_file = None, None
+        while time.monotonic() < deadline:
+            line = self.process.stdout.readline()
+            if not line:
+                break
+            if line.startswith(BANNER_PREFIX):
+                url = line[len(BANNER_PREFIX) :].strip()
+            elif "TLS CA file:" in line:
+                ca_file = Path(line.split("TLS CA file:", 1)[1].strip())
+            elif line.startswith("  dev keys:") and url:
+                return url, ca_file
+        self.stop()
+        raise RuntimeError(f"mock did not start; log:\n{self.log_path.read_text()[-4000:]}")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def __enter__(self) -> RunningMock:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+        self._workdir.cleanup()

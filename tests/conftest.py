@@ -1,0 +1,82 @@
+"""Fixtures of the project's own tests: an in-process mock that validates every response it
+sends against openapi.yaml, an httpx client for it, and a real Redis database of our own."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from mockserver.config import MockConfig
+from mockserver.testing import RunningMock, serve_in_process
+
+#: Our own Redis database; only this one is ever flushed.
+REDIS_URL = os.environ.get("CBK_REDIS_URL", "redis://127.0.0.1:6379/13")
+
+CREATE_BODY = {
+    "storyIdea": "A little fox who learns to share carrots with forest friends.",
+    "ageRange": "4-7",
+    "style": "watercolor",
+    "pageCount": 7,
+    "tone": "heartwarming",
+    "language": "english",
+}
+
+
+@pytest.fixture
+def create_body() -> dict:
+    return dict(CREATE_BODY)
+
+
+@pytest.fixture
+async def mock(request: pytest.FixtureRequest) -> AsyncIterator[RunningMock]:
+    """A fresh mock per test. Configure with ``@pytest.mark.mock_config(clock="manual", ...)``."""
+    marker = request.node.get_closest_marker("mock_config")
+    overrides = dict(marker.kwargs) if marker else {}
+    overrides.setdefault("validate_responses", True)
+    async with serve_in_process(MockConfig(**overrides)) as running:
+        yield running
+        assert running.gateway.violations == [], "responses violated openapi.yaml"
+
+
+@pytest.fixture
+async def client(mock: RunningMock) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=mock.url, timeout=30) as http:
+        yield http
+
+
+@pytest.fixture
+def pro_headers(mock: RunningMock) -> dict[str, str]:
+    return {"x-api-key": mock.keys["pro"]}
+
+
+def redis_available(url: str = REDIS_URL) -> str | None:
+    """None when Redis answers at ``url``, else the reason it does not."""
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except Exception as exc:  # any failure means "not usable here"
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """Our Redis database, flushed before and after the test. Skips without Redis, unless
+    CBK_REQUIRE_REDIS=1 (as in CI), where a missing Redis fails the test."""
+    import redis
+
+    problem = redis_available()
+    if problem:
+        message = f"no Redis at {REDIS_URL} ({problem}); start one or set CBK_REDIS_URL"
+        if os.environ.get("CBK_REQUIRE_REDIS") == "1":
+            pytest.fail(message + " — CBK_REQUIRE_REDIS=1 forbids skipping")
+        pytest.skip(message)
+    connection = redis.Redis.from_url(REDIS_URL)
+    connection.flushdb()
+    yield REDIS_URL
+    connection.flushdb()
+    connection.close()
