@@ -1,16 +1,18 @@
 """The live server: a thin aiohttp adapter over ``mockserver.gateway``.
 
-aiohttp's own errors (unparseable requests, over-long headers) are answered with the same JSON
-envelope as everything else, through ``EnvelopeRequestHandler``.
+Whatever aiohttp answers on its own is answered with the same JSON envelope as everything else:
+unparseable requests (``EnvelopeRequestHandler.handle_error``), its routing and ``Expect``
+failures (``EnvelopeServer``), and bodies it cannot read (``_dispatch``).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import ssl
-import uuid
+import traceback
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
@@ -19,11 +21,17 @@ from aiohttp.web_server import Server
 
 from mockserver.control import ControlApi
 from mockserver.core import keys
+from mockserver.core.errors import ApiError
 from mockserver.core.service import MockService
-from mockserver.gateway import JSON_TYPE, Gateway, HttpRequest
+from mockserver.gateway import Gateway, error_for_status
+from mockserver.messages import HttpReply, HttpRequest
 from mockserver.spec import load_spec
 
+log = logging.getLogger("mockserver.http")
 access_log = logging.getLogger("mockserver.access")
+_MAX_BODY_BYTES = load_spec().max_body_bytes
+#: Bodies up to this size are read to the end even when over the limit (then discarded).
+_DRAIN_BYTES = 16 * 1024 * 1024
 
 
 @dataclass
@@ -37,37 +45,67 @@ GATEWAY = web.AppKey("gateway", Gateway)
 LISTENING = web.AppKey("listening", Listening)
 
 
-async def _read_body(request: web.BaseRequest, limit: int) -> bytes:
-    """Read at most ``limit + 1`` bytes: enough to tell an over-size body without buffering it."""
+def _message(request: web.BaseRequest, base_url: str = "") -> HttpRequest:
+    return HttpRequest(
+        method=request.method,
+        path=request.raw_path.partition("?")[0],
+        headers=list(request.headers.items()),
+        client=request.remote or "",
+        base_url=base_url,
+    )
+
+
+def _loggable(text: str) -> str:
+    """One line, keys masked (parser errors quote raw request bytes, headers included)."""
+    return keys.mask(" ".join(text.split()))
+
+
+def _response(reply: HttpReply) -> web.Response:
+    return web.Response(status=reply.status, body=reply.body, headers=reply.headers)
+
+
+async def _read_body(request: web.BaseRequest, limit: int) -> tuple[bytes, bool, bool]:
+    """(body, oversized, drained). Keeps at most ``limit + 1`` bytes — enough to tell an
+    over-size body — and reads the rest of a bounded one to the end, so its sender gets the
+    answer instead of a reset connection. A body declared or found to be over ``_DRAIN_BYTES``
+    is left unread (``drained`` False): the connection must then be closed."""
+    if request.content_length is not None and request.content_length > _DRAIN_BYTES:
+        return b"", True, False
     chunks, size = [], 0
-    while size <= limit:
+    while True:
         chunk = await request.content.readany()
         if not chunk:
-            break
-        chunks.append(chunk)
+            return b"".join(chunks), size > limit, True
+        if size <= limit:
+            chunks.append(chunk)
         size += len(chunk)
-    return b"".join(chunks)
+        if size > _DRAIN_BYTES:
+            return b"".join(chunks), True, False
 
 
 async def _dispatch(request: web.Request) -> web.Response:
     gateway = request.app[GATEWAY]
-    body = await _read_body(request, load_spec().max_body_bytes) if request.body_exists else b""
-    reply = await gateway.handle(
-        HttpRequest(
-            method=request.method,
-            path=request.raw_path.partition("?")[0],
-            headers=list(request.headers.items()),
-            body=body,
-            client=request.remote or "",
-            base_url=request.app[LISTENING].base_url,
-        )
-    )
-    return web.Response(status=reply.status, body=reply.body, headers=reply.headers)
+    message = _message(request, request.app[LISTENING].base_url)
+    drained = True
+    if request.body_exists:
+        try:
+            message.body, message.oversized, drained = await _read_body(request, _MAX_BODY_BYTES)
+        except Exception as exc:  # broken chunking or content-encoding, a dropped connection
+            log.info("unreadable request body: %s", _loggable(str(exc)))
+            error = ApiError("BAD_REQUEST", "The request body could not be read.")
+            return _closing(_response(gateway.reject(message, error)))
+    response = _response(await gateway.handle(message))
+    return response if drained else _closing(response)
+
+
+def _closing(response: web.Response) -> web.Response:
+    response.force_close()
+    return response
 
 
 def create_app(service: MockService) -> web.Application:
     """The aiohttp application for ``service`` (state setup and teardown included)."""
-    app = web.Application(client_max_size=load_spec().max_body_bytes + 1)
+    app = web.Application()
     app[GATEWAY] = Gateway(service, control=ControlApi(service))
     app[LISTENING] = Listening()
     app.router.add_route("*", "/{tail:.*}", _dispatch)
@@ -85,17 +123,20 @@ class AccessLogger(AbstractAccessLogger):
     """One line per request: method, path, status, latency, request id. Keys are masked."""
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
-        self.logger.info(
-            "%s %s %s %.1fms %s",
-            request.method,
-            keys.mask(request.path_qs),
-            response.status,
-            time * 1000,
-            response.headers.get("X-Request-Id", "-"),
+        line = (
+            f"{request.method} {request.path_qs} {response.status} {time * 1000:.1f}ms "
+            f"{response.headers.get('X-Request-Id', '-')}"
         )
+        self.logger.info("%s", keys.mask(line))
 
 
 class EnvelopeRequestHandler(RequestHandler):
+    """Answers requests aiohttp cannot parse (or whose handler crashed) with the envelope."""
+
+    def __init__(self, manager: EnvelopeServer, **kwargs: Any) -> None:
+        super().__init__(manager, **kwargs)
+        self._gateway = manager.gateway  # the manager is dropped when the connection is lost
+
     def handle_error(
         self,
         request: web.BaseRequest,
@@ -103,32 +144,51 @@ class EnvelopeRequestHandler(RequestHandler):
         exc: BaseException | None = None,
         message: str | None = None,
     ) -> web.StreamResponse:
-        super().handle_error(request, status, exc, message)  # logs; its text body is discarded
-        code = "INTERNAL_ERROR" if status >= 500 else "BAD_REQUEST"
-        request_id = str(uuid.uuid4())
-        body = {
-            "ok": False,
-            "requestId": request_id,
-            "error": {"code": code, "message": "The request could not be processed."},
-        }
-        response = web.Response(
-            status=status if status < 500 else 500,
-            body=json.dumps(body).encode(),
-            headers={"content-type": JSON_TYPE, "X-Request-Id": request_id},
-        )
-        response.force_close()
-        return response
+        if status >= 500:
+            details = "".join(traceback.format_exception(exc)) if exc else message or ""
+            log.error("error handling request from %s: %s", request.remote, keys.mask(details))
+        else:
+            log.info("unparseable request from %s: %s", request.remote, _loggable(str(exc)))
+        if request.writer.output_size > 0:
+            raise ConnectionError("the response has started; cannot send an error instead")
+        if status >= 500:
+            error = error_for_status(status, "Internal server error.")
+        else:
+            error = error_for_status(status, "The request could not be parsed as HTTP.")
+        return _closing(_response(self._gateway.reject(_message(request), error)))
 
 
 class EnvelopeServer(Server):
+    gateway: Gateway
+
     def __call__(self) -> RequestHandler:
         return EnvelopeRequestHandler(self, loop=self._loop, **self._kwargs)
+
+
+def _enveloped(
+    handler: Callable[[web.BaseRequest], Awaitable[web.StreamResponse]], gateway: Gateway
+) -> Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]:
+    """aiohttp's own HTTP errors (no route for ``*`` or ``CONNECT`` targets, a failed
+    ``Expect``) as envelopes instead of its text/plain bodies."""
+
+    async def handle(request: web.BaseRequest) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except web.HTTPException as exc:
+            if exc.status < 400:
+                raise
+            error = error_for_status(exc.status, exc.reason)
+            return _response(gateway.reject(_message(request), error))
+
+    return handle
 
 
 class EnvelopeRunner(web.AppRunner):
     async def _make_server(self) -> Server:
         server = await super()._make_server()
         server.__class__ = EnvelopeServer
+        server.gateway = self.app[GATEWAY]
+        server.request_handler = _enveloped(server.request_handler, server.gateway)
         return server
 
 

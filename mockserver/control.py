@@ -7,21 +7,21 @@ import functools
 import hmac
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from mockserver.config import DEV_USERS
 from mockserver.core import keys
 from mockserver.core.books import JobScenario
 from mockserver.core.clock import isoformat, parse_iso
 from mockserver.core.errors import ApiError
 from mockserver.core.service import MockService
-from mockserver.core.validation import parse_json
+from mockserver.core.validation import offending_fields
+from mockserver.messages import Exchange, HttpReply, json_reply
 from mockserver.spec import Spec
 
-if TYPE_CHECKING:
-    from mockserver.gateway import Exchange, HttpReply
-
 ADMIN_HEADER = "X-Mock-Admin-Token"
-Action = Callable[["ControlApi", "Exchange", list[str]], Awaitable[tuple[int, Any]]]
+Action = Callable[["ControlApi", Exchange, list[str]], Awaitable[tuple[int, Any]]]
+Handler = Callable[[Exchange, list[str]], Awaitable[HttpReply]]
 
 
 @functools.cache
@@ -68,38 +68,31 @@ class ControlApi:
     def allowed(self, segments: list[str]) -> tuple[str, ...]:
         return tuple(self._match(segments))
 
-    def handler(self, method: str, segments: list[str]):
+    def handler(self, method: str, segments: list[str]) -> Handler | None:
+        """The handler of ``method`` on this control path (None: not allowed here)."""
         action = self._match(segments).get(method)
         if action is None:
             return None
 
         async def run(exchange: Exchange, _: list[str]) -> HttpReply:
-            from mockserver.gateway import JSON_TYPE, HttpReply, envelope
-
             if action is not ControlApi.health:
                 self._check_admin(exchange)
             status, data = await action(self, exchange, segments)
-            return HttpReply(
-                status, {"content-type": JSON_TYPE}, envelope(exchange.request_id, data)
-            )
+            return json_reply(exchange, status, data)
 
         return run
 
     def _check_admin(self, exchange: Exchange) -> None:
-        token = exchange.headers.get(ADMIN_HEADER) or ""
-        if not hmac.compare_digest(token.encode(), self.service.config.admin_token.encode()):
+        # Header values may hold undecodable bytes (as lone surrogates): compare them as bytes.
+        token = (exchange.headers.get(ADMIN_HEADER) or "").encode("utf-8", "surrogatepass")
+        if not hmac.compare_digest(token, self.service.config.admin_token.encode()):
             raise ApiError("UNAUTHORIZED", f"The control API needs the {ADMIN_HEADER} header.")
 
     @staticmethod
     def _body(exchange: Exchange, schema: str) -> dict[str, Any]:
-        body = parse_json(exchange.request.body or b"{}")
-        validator = control_spec().validator(schema)
-        errors = list(validator.iter_errors(body))
-        if errors:
-            fields = {
-                (str(e.absolute_path[0]) if e.absolute_path else "body"): e.message[:200]
-                for e in errors
-            }
+        body = exchange.request.json_body() if exchange.request.body else {}
+        fields = offending_fields(control_spec().validator(schema), body)
+        if fields:
             raise ApiError("VALIDATION_ERROR", "Control request failed validation.", fields=fields)
         return body
 
@@ -119,15 +112,14 @@ class ControlApi:
         return 200, {"reset": True}
 
     async def dev_keys(self, exchange: Exchange, _: list[str]) -> tuple[int, Any]:
-        from mockserver.config import DEV_USERS
-
         result = {}
         for name in DEV_USERS:
             records = await self.service.accounts.user_keys(f"user_dev_{name}")
+            digest = keys.digest(keys.dev_key(name))
             result[name] = {
                 "apiKey": keys.dev_key(name),
                 "userId": f"user_dev_{name}",
-                "keyId": records[0].key_id if records else None,
+                "keyId": next((r.key_id for r in records if r.digest == digest), None),
             }
         return 200, result
 
@@ -198,12 +190,7 @@ class ControlApi:
 
     async def _usage(self, user_id: str) -> dict[str, Any]:
         svc = self.service
-        user = await svc.accounts.get_user(user_id)
-        principal_plan = svc.accounts.plans[user.plan]
-        from mockserver.core.accounts import KeyRecord, Principal
-
-        principal = Principal(user, KeyRecord("", user_id, ""), principal_plan)
-        return await svc.quotas.usage(principal, await svc.now())
+        return await svc.quotas.usage(await svc.accounts.account(user_id), await svc.now())
 
     async def get_usage(self, exchange: Exchange, segments: list[str]) -> tuple[int, Any]:
         return 200, await self._usage(segments[1])
@@ -255,7 +242,7 @@ class ControlApi:
         }
 
     async def list_scenarios(self, exchange: Exchange, _: list[str]) -> tuple[int, Any]:
-        return 200, await self.service.scenarios.pending()
+        return 200, await self.service.scenarios.pending(await self.service.accounts.user_ids())
 
     async def queue_scenario(self, exchange: Exchange, _: list[str]) -> tuple[int, Any]:
         body = self._body(exchange, "Scenario")
@@ -263,6 +250,8 @@ class ControlApi:
         if "error" in body:
             await queue.queue_errors(int(body["error"]), count)
         else:
+            if body.get("userId") is not None:
+                await self.service.accounts.get_user(body["userId"])
             job = JobScenario(
                 fail_at_page=body.get("failAtPage"),
                 stall_at_page=body.get("stallAtPage"),

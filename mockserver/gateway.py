@@ -9,85 +9,40 @@ One code path serves both, so they cannot drift apart.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from mockserver.conformance import ResponseChecker
-from mockserver.core import scenarios
+from mockserver.core import keys, scenarios
 from mockserver.core.accounts import Principal
 from mockserver.core.errors import ApiError
-from mockserver.core.limits import RateLimit
 from mockserver.core.service import MockService
-from mockserver.core.validation import parse_json
+from mockserver.messages import (
+    JSON_TYPE,
+    Exchange,
+    Headers,
+    HttpReply,
+    HttpRequest,
+    envelope,
+    error_envelope,
+    json_reply,
+)
 from mockserver.spec import load_spec
+
+if TYPE_CHECKING:
+    from mockserver.control import ControlApi
+
+__all__ = ["JSON_TYPE", "Exchange", "Gateway", "Headers", "HttpReply", "HttpRequest", "envelope"]
 
 log = logging.getLogger("mockserver")
 _spec = load_spec()
 _REQUEST_ID = re.compile(_spec.request_id_pattern)
 _IDEMPOTENCY_HEADER = _spec.rules["idempotency"]["header"]
 _REPLAY_HEADER = _spec.rules["idempotency"]["replayHeader"]
-JSON_TYPE = "application/json; charset=utf-8"
-
-
-class Headers:
-    """Case-insensitive, multi-valued request headers."""
-
-    def __init__(self, pairs: Sequence[tuple[str, str]]) -> None:
-        self._values: dict[str, list[str]] = {}
-        for name, value in pairs:
-            self._values.setdefault(name.lower(), []).append(value)
-
-    def get_all(self, name: str) -> list[str]:
-        return self._values.get(name.lower(), [])
-
-    def get(self, name: str) -> str | None:
-        values = self.get_all(name)
-        return values[0] if values else None
-
-    def single(self, name: str) -> str | None:
-        """The value of a header that must appear at most once (repeats: error)."""
-        values = self.get_all(name)
-        if len(values) > 1:
-            raise ApiError("BAD_REQUEST", f"Header {name} must not be repeated.")
-        return values[0] if values else None
-
-
-@dataclass
-class HttpRequest:
-    method: str
-    path: str  # raw (percent-encoded), without the query string
-    headers: Sequence[tuple[str, str]] = ()
-    body: bytes = b""
-    client: str = "127.0.0.1"
-    base_url: str = "http://127.0.0.1:8080"
-
-
-@dataclass
-class HttpReply:
-    status: int
-    headers: dict[str, str] = field(default_factory=dict)
-    body: bytes = b""
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-@dataclass
-class Exchange:
-    """One request in flight: what error rendering needs to know so far."""
-
-    request: HttpRequest
-    headers: Headers
-    request_id: str
-    rate: RateLimit | None = None
-    delay_ms: int = 0
-
 
 Handler = Callable[[Exchange, list[str]], Awaitable[HttpReply]]
 
@@ -105,10 +60,6 @@ def presented_key(headers: Headers) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and len(authorizations) == 1 else ""
 
 
-def envelope(request_id: str, data: Any) -> bytes:
-    return json.dumps({"ok": True, "requestId": request_id, "data": data}).encode()
-
-
 def media_type(value: str) -> tuple[str, dict[str, str]]:
     kind, *params = value.split(";")
     parsed = {}
@@ -118,12 +69,19 @@ def media_type(value: str) -> tuple[str, dict[str, str]]:
     return kind.strip().lower(), parsed
 
 
+def error_for_status(status: int, message: str) -> ApiError:
+    """The envelope error for a status an HTTP layer chose on its own (unparseable requests)."""
+    if status == 404:
+        return ApiError("NOT_FOUND", message)
+    return ApiError("INTERNAL_ERROR" if status >= 500 else "BAD_REQUEST", message)
+
+
 class Gateway:
     def __init__(
         self,
         service: MockService,
         *,
-        control: Any | None = None,
+        control: ControlApi | None = None,
         checker: ResponseChecker | None = None,
     ) -> None:
         self.service = service
@@ -134,8 +92,7 @@ class Gateway:
 
     # --- entry point ---------------------------------------------------------------------
     async def handle(self, request: HttpRequest) -> HttpReply:
-        headers = Headers(request.headers)
-        exchange = Exchange(request, headers, self._request_id(headers))
+        exchange = self._exchange(request)
         segments = [unquote(s) for s in request.path.split("/")[1:]]
         operation, reply = None, None
         try:
@@ -150,7 +107,7 @@ class Gateway:
         except ApiError as error:
             reply = self.error_reply(exchange, error)
         except Exception:
-            log.exception("unhandled error (request %s)", exchange.request_id)
+            log.exception("unhandled error (request %s)", keys.mask(exchange.request_id))
             reply = self.error_reply(exchange, ApiError("INTERNAL_ERROR", "Internal server error."))
         if exchange.delay_ms:
             await asyncio.sleep(exchange.delay_ms / 1000)
@@ -158,6 +115,15 @@ class Gateway:
         if self.checker is not None and operation is not None:
             reply = self._validated(operation, reply, exchange)
         return reply
+
+    def reject(self, request: HttpRequest, error: ApiError) -> HttpReply:
+        """Answer ``error`` for a request the adapter could not hand over (an unreadable body,
+        an HTTP-level failure): the same envelope and request-id echo as everything else."""
+        return self.error_reply(self._exchange(request), error)
+
+    def _exchange(self, request: HttpRequest) -> Exchange:
+        headers = Headers(request.headers)
+        return Exchange(request, headers, self._request_id(headers))
 
     def _route(
         self, method: str, segments: list[str]
@@ -187,12 +153,9 @@ class Gateway:
     async def _authorize(
         self, exchange: Exchange
     ) -> tuple[Principal, scenarios.RequestScenario, float]:
-        """Forced scenarios first, then auth → plan → per-minute limit."""
-        scenario = (
-            scenarios.parse_header(exchange.headers.get(scenarios.HEADER))
-            if self.service.config.scenario_header
-            else scenarios.RequestScenario()
-        )
+        """Forced errors first, then auth → plan → per-minute limit. A malformed scenario header
+        is reported after the key is checked, so its 400 carries the rate-limit headers."""
+        scenario, malformed = self._scenario(exchange.headers)
         exchange.delay_ms = scenario.delay_ms
         if scenario.error_status is not None:
             raise scenarios.forced_error(scenario.error_status)
@@ -203,7 +166,17 @@ class Gateway:
         principal, exchange.rate = await self.service.authorize(
             presented_key(exchange.headers), exchange.request.client, now
         )
+        if malformed is not None:
+            raise malformed
         return principal, scenario, now
+
+    def _scenario(self, headers: Headers) -> tuple[scenarios.RequestScenario, ApiError | None]:
+        if not self.service.config.scenario_header:
+            return scenarios.RequestScenario(), None
+        try:
+            return scenarios.parse_header(headers.single(scenarios.HEADER)), None
+        except ApiError as error:
+            return scenarios.RequestScenario(), error
 
     async def _create_story(self, exchange: Exchange, _: list[str]) -> HttpReply:
         principal, scenario, now = await self._authorize(exchange)
@@ -212,16 +185,18 @@ class Gateway:
         accepted = await self.service.create_story(
             principal, body, idempotency_key, scenario.job, now
         )
-        headers = {"content-type": JSON_TYPE, **exchange.rate.headers()}
+        reply = json_reply(exchange, 202, accepted.data())
+        reply.headers.update(exchange.rate.headers())
         if accepted.replayed:
-            headers[_REPLAY_HEADER] = "true"
-        return HttpReply(202, headers, envelope(exchange.request_id, accepted.data()))
+            reply.headers[_REPLAY_HEADER] = "true"
+        return reply
 
     async def _get_story(self, exchange: Exchange, segments: list[str]) -> HttpReply:
         principal, _, now = await self._authorize(exchange)
         story = await self.service.get_story(principal, segments[2], now, exchange.request.base_url)
-        headers = {"content-type": JSON_TYPE, **exchange.rate.headers()}
-        return HttpReply(200, headers, envelope(exchange.request_id, story))
+        reply = json_reply(exchange, 200, story)
+        reply.headers.update(exchange.rate.headers())
+        return reply
 
     async def _asset(self, exchange: Exchange, segments: list[str]) -> HttpReply:
         name = segments[2].removesuffix(".png")
@@ -230,32 +205,33 @@ class Gateway:
         png = await self.service.asset(segments[1], name, await self.service.now())
         return HttpReply(200, {"content-type": "image/png", "cache-control": "max-age=86400"}, png)
 
-    def _json_body(self, exchange: Exchange) -> Any:
+    @staticmethod
+    def _json_body(exchange: Exchange) -> Any:
         content_type = exchange.headers.single("content-type")
         kind, params = media_type(content_type or "")
         if kind != "application/json" or params.get("charset", "utf-8") not in ("utf-8", "utf8"):
             raise ApiError("BAD_REQUEST", "content-type must be application/json.")
-        if len(exchange.request.body) > _spec.max_body_bytes:
-            raise ApiError("BAD_REQUEST", f"Request body is over {_spec.max_body_bytes} bytes.")
-        return parse_json(exchange.request.body)
+        return exchange.request.json_body()
 
     # --- rendering -----------------------------------------------------------------------
-    def _request_id(self, headers: Headers) -> str:
+    @staticmethod
+    def _request_id(headers: Headers) -> str:
         values = headers.get_all("x-request-id")
         if len(values) == 1 and _REQUEST_ID.fullmatch(values[0]):
             return values[0]
         return str(uuid.uuid4())
 
-    def error_reply(self, exchange: Exchange, error: ApiError) -> HttpReply:
+    @staticmethod
+    def error_reply(exchange: Exchange, error: ApiError) -> HttpReply:
         headers = {"content-type": JSON_TYPE}
         if exchange.rate is not None:
             headers.update(exchange.rate.headers())
         headers.update(error.headers)
-        body = {"ok": False, "requestId": exchange.request_id, "error": error.payload()}
-        return HttpReply(error.status, headers, json.dumps(body).encode())
+        headers["X-Request-Id"] = exchange.request_id
+        return HttpReply(error.status, headers, error_envelope(exchange.request_id, error))
 
     def _validated(self, operation: str, reply: HttpReply, exchange: Exchange) -> HttpReply:
-        problems = self.checker.violations(operation, reply.status, reply.headers, reply.json())
+        problems = self._problems(operation, reply)
         if not problems:
             return reply
         self.violations.extend(problems)
@@ -265,6 +241,14 @@ class Gateway:
             "The mock's response violated openapi.yaml.",
             meta={"violations": problems},
         )
-        failed = self.error_reply(exchange, error)
-        failed.headers["X-Request-Id"] = exchange.request_id
-        return failed
+        return self.error_reply(exchange, error)
+
+    def _problems(self, operation: str, reply: HttpReply) -> list[str]:
+        kind, _ = media_type(reply.headers.get("content-type", ""))
+        if kind != "application/json":
+            return [f"{operation} {reply.status}: content-type {kind or '(none)'} is not JSON"]
+        try:
+            body = reply.json()
+        except ValueError:
+            return [f"{operation} {reply.status}: body is not JSON"]
+        return self.checker.violations(operation, reply.status, reply.headers, body)

@@ -97,6 +97,13 @@ class Accounts:
         await self._db.put(f"user:{user.id}", asdict(user))
         return user
 
+    async def account(self, user_id: str) -> Principal:
+        """The user and their plan as the quota code sees them, outside any request.
+
+        No key is involved: the key record is an empty placeholder, never authenticated."""
+        user = await self.get_user(user_id)
+        return Principal(user=user, key=KeyRecord("", user_id, ""), plan=self._plan(user.plan))
+
     async def user_ids(self) -> list[str]:
         return await self._db.members("users")
 

@@ -8,7 +8,8 @@ does. Timeline for ``pageCount`` N and ``pageSeconds`` p, from ``createdAt`` T:
 * step k (1..N) completes at T+(k+1)p: step 1 writes title, slug, summary and cover, each later
   step one entry of ``pages[]``; after step N the book is ``completed`` (progress 100);
 * a forced failure at page K makes the job ``failed`` at T+(K+1)p with K−1 steps done;
-  a forced stall at page K keeps it ``processing`` with K−1 steps done, forever.
+  a forced stall at page K keeps it ``processing`` with K−1 steps done, forever. A K past the
+  last page means the last page: a forced job never completes.
 """
 
 from __future__ import annotations
@@ -70,18 +71,30 @@ class Book:
         return self.created_at + (k + 1) * self.page_seconds
 
     @property
+    def stop_step(self) -> int | None:
+        """The step a forced failure or stall stops at (never past the last one)."""
+        k = self.scenario.stops_at
+        return None if k is None else min(k, self.steps)
+
+    @property
     def failure_time(self) -> float | None:
-        k = self.scenario.fail_at_page
-        return None if k is None else self.step_time(min(k, self.steps))
+        if self.scenario.fail_at_page is None or self.stop_step is None:
+            return None
+        return self.step_time(self.stop_step)
 
     def steps_done(self, now: float) -> int:
-        limit = self.steps
-        if self.scenario.stops_at is not None:
-            limit = min(limit, self.scenario.stops_at - 1)
-        if self.page_seconds <= 0:
-            return limit
+        """Steps whose output is visible at ``now``: all once completed, frozen once failed or
+        stalled, none without a task."""
+        status = self.status(now)
+        if status == "unknown":
+            return 0
+        if status == "completed":
+            return self.steps
+        cap = (self.stop_step or self.steps) - 1
+        if status == "failed" or self.page_seconds <= 0:
+            return cap
         done = math.floor((now - self.created_at) / self.page_seconds) - 1
-        return max(0, min(limit, done))
+        return max(0, min(cap, done))
 
     def status(self, now: float) -> str:
         if self.task_id is None:
@@ -89,7 +102,7 @@ class Book:
         failure = self.failure_time
         if failure is not None and now >= failure:
             return "failed"
-        if self.steps_done(now) >= self.steps:
+        if self.stop_step is None and now >= self.step_time(self.steps):
             return "completed"
         if now < self.created_at + self.page_seconds:
             return "pending"
@@ -107,11 +120,9 @@ class Book:
     def render(self, now: float, asset_base: str) -> dict[str, Any]:
         """The ``Story`` object of the spec as of ``now``."""
         status = self.status(now)
-        done = self.steps if status == "completed" else self.steps_done(now)
-        if status == "unknown":
-            done = 0
+        done = self.steps_done(now)
         idea = self.story_idea or ""
-        title = (self.title or content.title_for(idea)) if done >= 1 else None
+        title = self.title or (content.title_for(idea) if done >= 1 else None)
         progress = 100 if status == "completed" else (done * 100) // self.steps
         updated = self.updated_at(now, status, done)
         assets = f"{asset_base}/assets/{self.id}"
@@ -155,7 +166,7 @@ class Book:
         return self.scenario.error_message or f"Illustration generation failed on page {page}."
 
     def has_asset(self, name: str, now: float) -> bool:
-        done = self.steps if self.status(now) == "completed" else self.steps_done(now)
+        done = self.steps_done(now)
         if name == "cover":
             return done >= 1
         return name.isdigit() and int(name) < done - 1

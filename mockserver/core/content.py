@@ -5,7 +5,15 @@ from __future__ import annotations
 import hashlib
 import re
 
-_WORD = re.compile(r"[A-Za-z0-9']+")
+_WORD = re.compile(r"[\w']+")
+_TITLE_MAX = 80
+#: First words that are not names: lower-cased when the idea continues a sentence.
+_COMMON_OPENERS = frozenset(
+    {
+        *("a", "an", "the", "one", "two", "three", "some", "every", "once"),
+        *("my", "our", "his", "her", "their", "this", "that", "these", "those"),
+    }
+)
 _OPENINGS = (
     "Once upon a time, {idea}",
     "The next morning, the adventure continued. {idea}",
@@ -21,7 +29,7 @@ def title_for(idea: str) -> str:
     words = _WORD.findall(idea)
     if words and words[0].lower() in {"a", "an", "the"}:
         words = words[1:]
-    return " ".join(w.capitalize() for w in words[:6]) or "A Storybook"
+    return " ".join(w.capitalize() for w in words[:6])[:_TITLE_MAX] or "A Storybook"
 
 
 def slug_for(title: str, book_id: str) -> str:
@@ -35,7 +43,15 @@ def summary_for(idea: str, tone: str | None, age_range: str | None) -> str:
     return f"A {mood} story for ages {age_range or 'all'}: {clipped}"
 
 
+def _mid_sentence(idea: str) -> str:
+    """``A little fox…`` → ``a little fox…``; names (``Finn…``) keep their capital."""
+    first = idea.split(maxsplit=1)[0] if idea else ""
+    return idea[0].lower() + idea[1:] if first.lower() in _COMMON_OPENERS else idea
+
+
 def page_text(book_id: str, idea: str, index: int) -> str:
     seed = hashlib.sha256(f"{book_id}:{index}".encode()).digest()[0]
-    template = _OPENINGS[0] if index == 0 else _OPENINGS[1 + (seed + index) % (len(_OPENINGS) - 1)]
+    if index == 0:
+        return _OPENINGS[0].format(idea=_mid_sentence(idea.strip()))
+    template = _OPENINGS[1 + (seed + index) % (len(_OPENINGS) - 1)]
     return template.format(idea=idea.strip())

@@ -12,6 +12,7 @@ Queued through the control API (``/_mock/scenarios``) or per request with the he
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from mockserver.core.books import JobScenario
 from mockserver.core.errors import ApiError
@@ -70,6 +71,14 @@ def parse_header(value: str | None) -> RequestScenario:
     return RequestScenario(error_status=error_status, delay_ms=delay_ms, job=job)
 
 
+def _job_view(job: JobScenario) -> dict[str, Any]:
+    return {
+        "failAtPage": job.fail_at_page,
+        "stallAtPage": job.stall_at_page,
+        "errorMessage": job.error_message,
+    }
+
+
 class ScenarioQueue:
     """Scenarios queued by the control API, consumed by the next requests or creates."""
 
@@ -105,8 +114,14 @@ class ScenarioQueue:
                 return JobScenario(**raw)
         return None
 
-    async def pending(self) -> dict[str, list]:
-        return {"errors": await self._db.peek_all(self.ERRORS)}
+    async def pending(self, user_ids: list[str]) -> dict[str, Any]:
+        """Queued errors, and queued jobs by user id (``*``: any user's next create)."""
+        jobs = {}
+        for user_id in [None, *user_ids]:
+            queued = await self._db.peek_all(self._jobs_key(user_id))
+            if queued:
+                jobs[user_id or "*"] = [_job_view(JobScenario(**raw)) for raw in queued]
+        return {"errors": await self._db.peek_all(self.ERRORS), "jobs": jobs}
 
     async def clear(self, user_ids: list[str]) -> None:
         await self._db.delete(self.ERRORS, self._jobs_key(None), *map(self._jobs_key, user_ids))

@@ -8,12 +8,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from jsonschema import ValidationError
+from jsonschema.protocols import Validator
 
 from mockserver.core.errors import ApiError
 from mockserver.spec import load_spec
 
 _spec = load_spec()
-_create_schema = _spec.schema("CreateStoryRequest")
 _create_validator = _spec.validator("CreateStoryRequest")
 _uuid_validator = _spec.validator("Uuid")
 _idempotency_header = _spec.rules["idempotency"]["header"]
@@ -33,7 +33,34 @@ def _describe(error: ValidationError) -> str:
         return "Expected one of: " + ", ".join(str(v) for v in schema["enum"])
     if keyword == "type":
         return f"Expected {error.validator_value}"
+    if keyword == "format":
+        return f"Expected a {error.validator_value}"
+    if keyword == "const":
+        return f"Expected {error.validator_value!r}"
     return "Invalid value"
+
+
+def offending_fields(validator: Validator, body: Any) -> dict[str, str]:
+    """Field name → message for every field of ``body`` that breaks the validator's schema
+    (missing, unknown and invalid ones alike); a non-object body is reported as ``body``."""
+    if not isinstance(body, dict):
+        return {"body": "Expected a JSON object"}
+    fields: dict[str, str] = {}
+    for error in validator.iter_errors(body):
+        if error.absolute_path:
+            fields.setdefault(str(error.absolute_path[0]), _describe(error))
+        elif error.validator == "required":
+            for name in error.validator_value:
+                if name not in body:
+                    fields.setdefault(name, "Required")
+        elif error.validator == "additionalProperties":
+            known = error.schema.get("properties", {}) if isinstance(error.schema, Mapping) else {}
+            for name in body:
+                if name not in known:
+                    fields.setdefault(name, "Unknown field")
+        else:
+            fields.setdefault("body", _describe(error))
+    return fields
 
 
 def validate_create_body(body: Any, idempotency_key: str | None) -> dict[str, Any]:
@@ -45,23 +72,7 @@ def validate_create_body(body: Any, idempotency_key: str | None) -> dict[str, An
         fields[_idempotency_header] = (
             f"Expected between 1 and {_spec.idempotency_key_max_length} characters"
         )
-    if not isinstance(body, dict):
-        fields["body"] = "Expected a JSON object"
-    else:
-        known = _create_schema["properties"]
-        for error in _create_validator.iter_errors(body):
-            if error.validator == "required":
-                for name in error.validator_value:
-                    if name not in body:
-                        fields.setdefault(name, "Required")
-            elif error.validator == "additionalProperties":
-                for name in body:
-                    if name not in known:
-                        fields.setdefault(name, "Unknown field")
-            elif error.absolute_path:
-                fields.setdefault(str(error.absolute_path[0]), _describe(error))
-            else:
-                fields.setdefault("body", _describe(error))
+    fields.update(offending_fields(_create_validator, body))
     if fields:
         raise ApiError("VALIDATION_ERROR", "Request body failed validation.", fields=fields)
     normalized = dict(body)

@@ -1,0 +1,100 @@
+"""HTTP messages as the mock sees them, and the JSON envelope every response uses.
+
+Shared by the gateway (public API) and the control API, so both render bodies, request ids and
+errors one way; adapters (aiohttp, respx) only translate their native messages to these.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from mockserver.core.errors import ApiError
+from mockserver.core.limits import RateLimit
+from mockserver.core.validation import parse_json
+from mockserver.spec import load_spec
+
+JSON_TYPE = "application/json; charset=utf-8"
+_MAX_BODY_BYTES = load_spec().max_body_bytes
+
+
+class Headers:
+    """Case-insensitive, multi-valued request headers."""
+
+    def __init__(self, pairs: Sequence[tuple[str, str]]) -> None:
+        self._values: dict[str, list[str]] = {}
+        for name, value in pairs:
+            self._values.setdefault(name.lower(), []).append(value)
+
+    def get_all(self, name: str) -> list[str]:
+        return self._values.get(name.lower(), [])
+
+    def get(self, name: str) -> str | None:
+        values = self.get_all(name)
+        return values[0] if values else None
+
+    def single(self, name: str) -> str | None:
+        """The value of a header that must appear at most once (repeats: error)."""
+        values = self.get_all(name)
+        if len(values) > 1:
+            raise ApiError("BAD_REQUEST", f"Header {name} must not be repeated.")
+        return values[0] if values else None
+
+
+@dataclass
+class HttpRequest:
+    method: str
+    path: str  # raw (percent-encoded), without the query string
+    headers: Sequence[tuple[str, str]] = ()
+    body: bytes = b""
+    client: str = "127.0.0.1"
+    base_url: str = "http://127.0.0.1:8080"
+    #: The body is longer than ``body`` holds: adapters stop reading past the size limit.
+    oversized: bool = False
+
+    def json_body(self) -> Any:
+        """The parsed body: BAD_REQUEST when it is over the size limit or not UTF-8 JSON."""
+        if self.oversized or len(self.body) > _MAX_BODY_BYTES:
+            raise ApiError("BAD_REQUEST", f"Request body is over {_MAX_BODY_BYTES} bytes.")
+        return parse_json(self.body)
+
+
+@dataclass
+class HttpReply:
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class Exchange:
+    """One request in flight: what error rendering needs to know so far."""
+
+    request: HttpRequest
+    headers: Headers
+    request_id: str
+    rate: RateLimit | None = None
+    delay_ms: int = 0
+
+
+def envelope(request_id: str, data: Any) -> bytes:
+    """The success body ``{ok: true, requestId, data}``."""
+    return json.dumps({"ok": True, "requestId": request_id, "data": data}).encode()
+
+
+def error_envelope(request_id: str, error: ApiError) -> bytes:
+    """The error body ``{ok: false, requestId, error: {code, message, fields?, meta?}}``."""
+    return json.dumps({"ok": False, "requestId": request_id, "error": error.payload()}).encode()
+
+
+def json_reply(exchange: Exchange, status: int, data: Any) -> HttpReply:
+    return HttpReply(
+        status,
+        {"content-type": JSON_TYPE, "X-Request-Id": exchange.request_id},
+        envelope(exchange.request_id, data),
+    )

@@ -1,0 +1,135 @@
+"""Plain helpers shared by the mock's own tests: envelope assertions, control calls and a raw
+HTTP/1.1 exchange for requests no HTTP client library would send."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import socket
+import uuid
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from mockserver.testing import RunningMock
+
+SOME_UUID = "660e8400-e29b-41d4-a716-446655440001"
+
+
+def error_of(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    """Assert an error envelope with ``status`` and ``code``; return its ``error`` object."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    body = response.json()
+    assert body["ok"] is False
+    assert body["requestId"] == response.headers["x-request-id"]
+    assert body["error"]["code"] == code, body
+    return body["error"]
+
+
+def data_of(response: httpx.Response, status: int = 200) -> Any:
+    """Assert a success envelope with ``status``; return its ``data``."""
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body["ok"] is True
+    assert body["requestId"] == response.headers["x-request-id"]
+    return body["data"]
+
+
+async def create_book(
+    client: httpx.AsyncClient, headers: dict[str, str], body: dict[str, Any]
+) -> dict[str, Any]:
+    return data_of(await client.post("/v1/stories", json=body, headers=headers), 202)
+
+
+async def read_book(
+    client: httpx.AsyncClient, headers: dict[str, str], book_id: str
+) -> dict[str, Any]:
+    return data_of(await client.get(f"/v1/stories/{book_id}", headers=headers))
+
+
+async def control(
+    client: httpx.AsyncClient,
+    mock: RunningMock,
+    method: str,
+    path: str,
+    body: Any = None,
+    status: int | None = None,
+) -> Any:
+    """Call ``/_mock/<path>`` with the admin token; return ``data`` (status 200/201 unless
+    given)."""
+    response = await client.request(method, f"/_mock/{path}", json=body, headers=mock.admin_headers)
+    if status is None:
+        status = 201 if response.status_code == 201 else 200
+    return data_of(response, status)
+
+
+async def advance(client: httpx.AsyncClient, mock: RunningMock, seconds: float) -> None:
+    await control(client, mock, "POST", "clock/advance", {"seconds": seconds})
+
+
+@dataclass
+class RawReply:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def _raw_exchange(url: str, data: bytes, timeout: float) -> RawReply:
+    parts = urlsplit(url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=timeout) as sock:
+        with contextlib.suppress(OSError):  # the server may answer before reading it all
+            sock.sendall(data)
+        buffer = b""
+        while True:
+            while b"\r\n\r\n" not in buffer:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    raise ConnectionError(f"no complete response; got {buffer[:200]!r}")
+                buffer += chunk
+            head, _, buffer = buffer.partition(b"\r\n\r\n")
+            status_line, *lines = head.decode("latin-1").split("\r\n")
+            status = int(status_line.split()[1])
+            if status >= 200:
+                break
+        headers = {}
+        for line in lines:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+        length = int(headers.get("content-length", "0"))
+        while len(buffer) < length:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            buffer += chunk
+        return RawReply(status, headers, buffer[:length])
+
+
+async def raw_exchange(url: str, data: bytes, timeout: float = 5.0) -> RawReply:
+    """Send ``data`` as-is over a fresh TCP connection and read one (final) response."""
+    return await asyncio.to_thread(_raw_exchange, url, data, timeout)
+
+
+def assert_raw_envelope_error(reply: RawReply) -> dict[str, Any]:
+    """A client error in the JSON envelope, its request id echoed in the header."""
+    assert 400 <= reply.status < 500, (reply.status, reply.body)
+    assert reply.headers["content-type"].startswith("application/json")
+    body = reply.json()
+    assert body["ok"] is False
+    assert body["requestId"] == reply.headers["x-request-id"]
+    assert set(body["error"]) >= {"code", "message"}
+    return body["error"]
+
+
+def is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
