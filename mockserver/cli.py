@@ -9,14 +9,19 @@ import dataclasses
 import json
 import logging
 import multiprocessing
+import os
 import signal
 import socket
 import sys
 import tempfile
+import threading
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from mockserver import aiohttp_app, tls
 from mockserver.config import DEV_USERS, REALISTIC_PAGE_SECONDS, MockConfig
@@ -25,7 +30,7 @@ from mockserver.core import keys
 from mockserver.runtime import build_service
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cbk-mock", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="serve the mock API")
@@ -57,8 +62,30 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _MaskingFormatter(logging.Formatter):
+    """Whatever a log line quotes (paths, parser errors, tracebacks), API keys come out masked."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return keys.mask(super().format(record))
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(level=level)
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(_MaskingFormatter("%(asctime)s %(name)s %(message)s"))
+
+
+def _load_config(path: Path | None) -> MockConfig:
+    if path is None:
+        return MockConfig()
+    try:
+        return MockConfig.from_file(path)
+    except (OSError, ValueError, TypeError, AttributeError, yaml.YAMLError) as exc:
+        raise SystemExit(f"cbk-mock: --config {path}: {exc}") from None
+
+
 def config_from_args(args: argparse.Namespace) -> MockConfig:
-    config = MockConfig.from_file(args.config) if args.config else MockConfig()
+    config = _load_config(args.config)
     overrides: dict[str, Any] = {}
     if args.realistic:
         overrides["page_seconds"] = REALISTIC_PAGE_SECONDS
@@ -71,15 +98,28 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
         overrides["validate_responses"] = True
     if args.workers > 1:
         overrides["shared_records"] = True
-    return dataclasses.replace(config, **overrides)
+    config = dataclasses.replace(config, **overrides)
+    if config.clock not in ("system", "manual"):
+        raise SystemExit(f"cbk-mock: clock must be system or manual, not {config.clock!r}")
+    if config.page_seconds < 0:
+        raise SystemExit("cbk-mock: page seconds must not be negative")
+    return config
 
 
 def _dev_keys() -> dict[str, str]:
     return {name: keys.dev_key(name) for name in DEV_USERS}
 
 
+def _without_password(url: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return parts._replace(netloc=f"{parts.username or ''}:***@{host}").geturl()
+
+
 def _banner(url: str, config: MockConfig, workers: int, ca_file: Path | None) -> str:
-    state = f"redis {keys.mask(config.redis_url)}" if config.redis_url else "memory"
+    state = f"redis {_without_password(config.redis_url)}" if config.redis_url else "memory"
     lines = [
         f"cbk-mock listening on {url}",
         f"  clock {config.clock} · {config.page_seconds:g} s per page · state: {state}"
@@ -134,8 +174,16 @@ def _announce(url: str, config: MockConfig, args: argparse.Namespace, ca_file) -
 
 
 def _worker_main(config: MockConfig, args: argparse.Namespace, port: int) -> None:
-    logging.basicConfig(level=args.log_level, format="%(asctime)s %(name)s %(message)s")
+    _configure_logging(args.log_level)
+    threading.Thread(target=_stop_when_orphaned, args=(os.getppid(),), daemon=True).start()
     asyncio.run(_serve(config, args, port, worker=True))
+
+
+def _stop_when_orphaned(parent: int, interval: float = 0.5) -> None:
+    """A worker whose parent died (even by SIGKILL) stops too, instead of serving forever."""
+    while os.getppid() == parent:
+        time.sleep(interval)
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _reserve_port(host: str, port: int) -> socket.socket:
@@ -200,8 +248,8 @@ async def _seed(config: MockConfig) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level, format="%(asctime)s %(name)s %(message)s")
+    args = build_parser().parse_args(argv)
+    _configure_logging(args.log_level)
     config = config_from_args(args)
     if args.workers > 1:
         _serve_workers(config, args)

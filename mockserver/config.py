@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from mockserver.core.state import DEFAULT_REDIS_PREFIX
 from mockserver.spec import Plan, load_spec
 
 DEFAULT_ADMIN_TOKEN = "cbk_mock_admin_dev"
@@ -36,6 +37,7 @@ _FIELDS = {
     "scenarioHeader": "scenario_header",
     "redisUrl": "redis_url",
     "sharedRecords": "shared_records",
+    "redisPrefix": "redis_prefix",
 }
 
 
@@ -63,6 +65,8 @@ class MockConfig:
     redis_url: str | None = None
     #: Users, keys, books, usage and the clock in Redis too, so worker processes share them.
     shared_records: bool = False
+    #: Namespace of the mock's keys in Redis; reset removes only keys under it.
+    redis_prefix: str = DEFAULT_REDIS_PREFIX
 
     def with_overrides(self, raw: dict[str, Any]) -> MockConfig:
         """Apply a YAML/JSON mapping in the spec's camelCase vocabulary."""

@@ -30,15 +30,38 @@ def create_body() -> dict:
     return dict(CREATE_BODY)
 
 
-@pytest.fixture
-async def mock(request: pytest.FixtureRequest) -> AsyncIterator[RunningMock]:
-    """A fresh mock per test. Configure with ``@pytest.mark.mock_config(clock="manual", ...)``."""
+def _marked_config(request: pytest.FixtureRequest, **extra: object) -> MockConfig:
     marker = request.node.get_closest_marker("mock_config")
     overrides = dict(marker.kwargs) if marker else {}
     overrides.setdefault("validate_responses", True)
-    async with serve_in_process(MockConfig(**overrides)) as running:
+    return MockConfig(**overrides, **extra)
+
+
+@pytest.fixture
+async def mock(request: pytest.FixtureRequest) -> AsyncIterator[RunningMock]:
+    """A fresh mock per test. Configure with ``@pytest.mark.mock_config(clock="manual", ...)``."""
+    async with serve_in_process(_marked_config(request)) as running:
         yield running
         assert running.gateway.violations == [], "responses violated openapi.yaml"
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def backend_mock(request: pytest.FixtureRequest) -> AsyncIterator[RunningMock]:
+    """As ``mock``, once per state backend: in memory, and with every record in our Redis
+    database (the ``--workers`` layout, in one process)."""
+    extra = {}
+    if request.param == "redis":
+        extra = {"redis_url": request.getfixturevalue("redis_url"), "shared_records": True}
+    async with serve_in_process(_marked_config(request, **extra)) as running:
+        yield running
+        assert running.gateway.violations == [], "responses violated openapi.yaml"
+
+
+@pytest.fixture
+async def backend_client(backend_mock: RunningMock) -> AsyncIterator[httpx.AsyncClient]:
+    limits = httpx.Limits(max_connections=300, max_keepalive_connections=300)
+    async with httpx.AsyncClient(base_url=backend_mock.url, timeout=30, limits=limits) as http:
+        yield http
 
 
 @pytest.fixture

@@ -18,6 +18,8 @@ from mockserver.core.state.base import StateBackend
 
 #: How long a request waits (wall clock) for a concurrent twin before answering 409.
 IN_FLIGHT_WAIT_SECONDS = 10.0
+#: An unfinished claim lapses after this long (wall clock): its holder has died.
+CLAIM_LEASE_SECONDS = 30.0
 _POLL_SECONDS = 0.005
 
 
@@ -49,14 +51,16 @@ class IdempotencyStore:
         self, user_id: str, idempotency_key: str, fingerprint: str, now: float
     ) -> Claim | Replay | None:
         """A Claim to go ahead, a Replay of the original, or None when deduplication is off."""
+        if not self._outage.available():
+            return None
         key = self.record_key(user_id, idempotency_key)
         pending = {"state": "pending", "fingerprint": fingerprint, "expiresAt": now + self._ttl}
         deadline = time.monotonic() + IN_FLIGHT_WAIT_SECONDS
         try:
             while True:
-                existing = await self._store.claim(key, pending, now)
+                existing = await self._store.claim(key, pending, now, CLAIM_LEASE_SECONDS)
+                self._outage.succeeded()
                 if existing is None:
-                    self._outage.succeeded()
                     return Claim(record_key=key, fingerprint=fingerprint)
                 if existing["fingerprint"] != fingerprint:
                     raise ApiError(
@@ -85,7 +89,7 @@ class IdempotencyStore:
             "expiresAt": now + self._ttl,
         }
         try:
-            await self._store.put(claim.record_key, record)
+            await self._store.put(claim.record_key, record, expire_seconds=self._ttl)
         except BackendUnavailable as exc:
             self._outage.failed("idempotency", exc)
 

@@ -9,7 +9,9 @@ worker processes.
 from __future__ import annotations
 
 import math
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import NamedTuple, TypeVar
 
 from mockserver.core.accounts import Principal
 from mockserver.core.clock import seconds_to_next_day, seconds_to_next_month, utc_day, utc_month
@@ -18,9 +20,10 @@ from mockserver.core.outage import OutageMonitor
 from mockserver.core.state.base import Quota, StateBackend
 from mockserver.core.state.memory import MemoryBackend
 
+T = TypeVar("T")
 
-@dataclass(frozen=True)
-class RateLimit:
+
+class RateLimit(NamedTuple):  # a tuple: built on every request, cheaper than a dataclass
     limit: int
     remaining: int
     reset: int
@@ -39,34 +42,59 @@ def _retry_after(seconds: float) -> dict[str, str]:
 
 class WindowCounter:
     """Fixed windows aligned to the clock; falls back to process memory while the shared
-    store is down (limits then hold per process, and are exact again once it returns)."""
+    store is down (limits then hold per process, counted from zero, and are shared again once
+    it returns)."""
 
     def __init__(self, store: StateBackend, window: int, outage: OutageMonitor) -> None:
         self._store = store
         self._fallback = MemoryBackend()
         self._outage = outage
         self.window = window
+        self._expiry = window * 2
+        self._last: tuple[float, tuple[int, int]] = (math.nan, (0, 0))
 
     def position(self, now: float) -> tuple[int, int]:
         """(window index, whole seconds until the window resets: 1..window)."""
+        last_now, last = self._last
+        if now == last_now:  # a request asks twice (address gate, then user window)
+            return last
         index = int(now // self.window)
-        return index, max(0, min(self.window, math.ceil((index + 1) * self.window - now)))
+        position = index, max(1, min(self.window, math.ceil((index + 1) * self.window - now)))
+        self._last = (now, position)
+        return position
+
+    def forget_fallback(self) -> None:
+        """Drop the counts made in process memory during an outage (``/_mock/reset``)."""
+        self._fallback = MemoryBackend()
+
+    async def _count(self, operation: Callable[[StateBackend], Awaitable[T]]) -> T:
+        if self._outage.available():
+            try:
+                result = await operation(self._store)
+            except BackendUnavailable as exc:
+                self._outage.failed("rate limits", exc)
+            else:
+                self._outage.succeeded()
+                return result
+        return await operation(self._fallback)
 
     async def hit(self, key: str) -> int:
-        try:
-            count = await self._store.hit(key, self.window * 2)
-        except BackendUnavailable as exc:
-            self._outage.failed("rate limits", exc)
-            return await self._fallback.hit(key, self.window * 2)
-        self._outage.succeeded()
-        return count
+        return await self._count(lambda store: store.hit(key, self._expiry))
+
+    async def hit_unless(self, key: str, gate: Gate) -> int | None:
+        return await self._count(
+            lambda store: store.hit_unless(key, self._expiry, gate.key, gate.limit)
+        )
 
     async def read(self, key: str) -> int:
-        try:
-            return await self._store.read_counter(key)
-        except BackendUnavailable as exc:
-            self._outage.failed("rate limits", exc)
-            return await self._fallback.read_counter(key)
+        return await self._count(lambda store: store.read_counter(key))
+
+
+class Gate(NamedTuple):
+    """A counter that, once at ``limit``, stops other counting (see ``hit_unless``)."""
+
+    key: str
+    limit: int
 
 
 class RateLimiter:
@@ -76,10 +104,20 @@ class RateLimiter:
         self._counter = counter
         self._suspend_after_rejected = suspend_after_rejected
 
-    async def hit(self, principal: Principal, now: float) -> RateLimit:
+    async def hit(
+        self, principal: Principal, now: float, *, unless: Gate | None = None
+    ) -> RateLimit | None:
+        """Count the request (429 past the limit); None, counting nothing, if ``unless`` is
+        closed — both in one atomic step, one round trip to a shared store."""
         index, reset = self._counter.position(now)
         limit = principal.plan.requests_per_minute
-        count = await self._counter.hit(f"rl:{principal.user.id}:{index}")
+        key = f"rl:{principal.user.id}:{index}"
+        if unless is None:
+            count = await self._counter.hit(key)
+        else:
+            count = await self._counter.hit_unless(key, unless)
+            if count is None:
+                return None
         state = RateLimit(limit=limit, remaining=max(0, limit - count), reset=reset)
         if count > limit:
             raise ApiError(
@@ -100,31 +138,36 @@ class RateLimiter:
 
 
 class AuthFailureGuard:
-    """Failed authentication attempts per client address and minute: guessing keys is slow."""
+    """Failed authentication attempts per client address and minute: guessing keys is slow.
+
+    Past the limit the address gets 429 whatever key it sends — valid, suspended or Free
+    included — so the block never tells a guesser which key worked."""
 
     def __init__(self, counter: WindowCounter, limit: int | None) -> None:
         self._counter = counter
         self.limit = limit
 
-    def _key(self, address: str, now: float) -> tuple[str, int]:
-        index, reset = self._counter.position(now)
-        return f"authfail:{address}:{index}", reset
+    def gate(self, address: str, now: float) -> Gate | None:
+        """The address' counter of failures in this window, closed once at the limit."""
+        if self.limit is None:
+            return None
+        index, _ = self._counter.position(now)
+        return Gate(f"authfail:{address}:{index}", self.limit)
 
     async def check(self, address: str, now: float) -> None:
-        if self.limit is None:
-            return
-        key, reset = self._key(address, now)
-        if await self._counter.read(key) >= self.limit:
-            raise self._blocked(reset)
+        gate = self.gate(address, now)
+        if gate is not None and await self._counter.read(gate.key) >= gate.limit:
+            raise self.blocked(now)
 
     async def failed(self, address: str, now: float, error: ApiError) -> ApiError:
         """The error to answer a failed attempt with: the 401 itself, or 429 past the limit."""
-        if self.limit is None:
+        gate = self.gate(address, now)
+        if gate is None or await self._counter.hit(gate.key) <= gate.limit:
             return error
-        key, reset = self._key(address, now)
-        return self._blocked(reset) if await self._counter.hit(key) > self.limit else error
+        return self.blocked(now)
 
-    def _blocked(self, reset: int) -> ApiError:
+    def blocked(self, now: float) -> ApiError:
+        _, reset = self._counter.position(now)
         return ApiError(
             "RATE_LIMIT_EXCEEDED",
             "Too many failed authentication attempts from this address.",
@@ -177,6 +220,11 @@ class Quotas:
                 headers=_retry_after(seconds_to_next_month(now)),
             )
         return Reservation(day_key=day_key, month_key=month_key, credits=credits)
+
+    async def cancel(self, reservation: Reservation) -> None:
+        """Undo a reservation whose book was never stored."""
+        await self._db.release(reservation.day_key, 1)
+        await self._db.release(reservation.month_key, reservation.credits)
 
     async def charge_unconditionally(self, user_id: str, credits: int, now: float) -> None:
         """Dashboard books share the monthly credits but are not refused by the API."""

@@ -50,11 +50,11 @@ class MockService:
         self.outage = OutageMonitor()
         self.clock: Clock = make_clock(config.clock, db, config.clock_start)
         self.accounts = Accounts(db, config.plans)
-        counter = WindowCounter(self.cache, spec.rate_limit_window, self.outage)
+        self.windows = WindowCounter(self.cache, spec.rate_limit_window, self.outage)
         self.rate_limiter = RateLimiter(
-            counter, suspend_after_rejected=config.suspend_after_rejected
+            self.windows, suspend_after_rejected=config.suspend_after_rejected
         )
-        self.auth_guard = AuthFailureGuard(counter, config.auth_failures_per_minute)
+        self.auth_guard = AuthFailureGuard(self.windows, config.auth_failures_per_minute)
         self.quotas = Quotas(db, spec.credits_per_page)
         self.idempotency = IdempotencyStore(self.cache, spec.idempotency_ttl, self.outage)
         self.scenarios = ScenarioQueue(db)
@@ -77,6 +77,7 @@ class MockService:
                 await self.accounts.set_key_flags(issued.key_id, revoked=True)
 
     async def reset(self) -> None:
+        self.windows.forget_fallback()
         await self.db.flush()
         if self.cache is not self.db:
             await self.cache.flush()
@@ -94,20 +95,25 @@ class MockService:
     async def authorize(
         self, presented_key: str | None, address: str, now: float
     ) -> tuple[Principal, RateLimit]:
-        """auth → plan → per-minute limit."""
-        await self.auth_guard.check(address, now)
+        """auth → plan → per-minute limit. An address past its failed-attempt limit gets 429
+        for any key it sends, so the block is no oracle for which key is valid."""
         try:
             principal = await self.accounts.authenticate(presented_key)
         except ApiError as error:
             if error.status == 401:
                 raise await self.auth_guard.failed(address, now, error) from None
+            await self.auth_guard.check(address, now)
             raise
+        gate = self.auth_guard.gate(address, now)
         try:
-            return principal, await self.rate_limiter.hit(principal, now)
+            rate = await self.rate_limiter.hit(principal, now, unless=gate)
         except ApiError:
             if await self.rate_limiter.rejected_in_window(principal, now):
                 await self.accounts.set_key_flags(principal.key.key_id, suspended=True)
             raise
+        if rate is None:
+            raise self.auth_guard.blocked(now)
+        return principal, rate
 
     async def create_story(
         self,
@@ -128,7 +134,25 @@ class MockService:
                 return Accepted(outcome.book_id, outcome.task_id, outcome.status, replayed=True)
             claim = outcome
         try:
-            reservation = await self.quotas.reserve(principal, payload["pageCount"], now)
+            book = await self._accept(principal, payload, job, now)
+        except BaseException:
+            if claim is not None:
+                await self.idempotency.abandon(claim)
+            raise
+        accepted = Accepted(book.id, book.task_id or "", "pending", replayed=False)
+        if claim is not None:
+            await self.idempotency.complete(
+                claim, Replay(accepted.book_id, accepted.task_id, accepted.status), now
+            )
+        return accepted
+
+    async def _accept(
+        self, principal: Principal, payload: dict[str, Any], job: JobScenario | None, now: float
+    ) -> Book:
+        """daily cap → monthly credits → store the book; credits are charged exactly when a book
+        is stored (and given back later if its job is forced to fail)."""
+        reservation = await self.quotas.reserve(principal, payload["pageCount"], now)
+        try:
             book = Book(
                 id=str(uuid.uuid4()),
                 user_id=principal.user.id,
@@ -145,18 +169,12 @@ class MockService:
                 scenario=job or await self.scenarios.next_job(principal.user.id) or JobScenario(),
             )
             await self._save(book)
-            if book.failure_time is not None:
-                await self.quotas.schedule_refund(book.user_id, reservation, book.failure_time)
         except BaseException:
-            if claim is not None:
-                await self.idempotency.abandon(claim)
+            await self.quotas.cancel(reservation)
             raise
-        accepted = Accepted(book.id, book.task_id or "", "pending", replayed=False)
-        if claim is not None:
-            await self.idempotency.complete(
-                claim, Replay(accepted.book_id, accepted.task_id, accepted.status), now
-            )
-        return accepted
+        if book.failure_time is not None:
+            await self.quotas.schedule_refund(book.user_id, reservation, book.failure_time)
+        return book
 
     async def get_story(
         self, principal: Principal, book_id: str, now: float, asset_base: str

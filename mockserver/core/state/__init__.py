@@ -3,12 +3,18 @@
 from mockserver.core.state.base import Quota, StateBackend
 from mockserver.core.state.memory import MemoryBackend
 
-__all__ = ["MemoryBackend", "Quota", "StateBackend", "open_backend"]
+__all__ = ["DEFAULT_REDIS_PREFIX", "MemoryBackend", "Quota", "StateBackend", "open_backend"]
+
+#: Namespace of the mock's keys in Redis.
+DEFAULT_REDIS_PREFIX = "cbk-mock:"
 
 
-def open_backend(redis_url: str | None = None) -> StateBackend:
+def open_backend(
+    redis_url: str | None = None, *, prefix: str = DEFAULT_REDIS_PREFIX
+) -> StateBackend:
+    """In memory without a URL; otherwise Redis, with every key under ``prefix``."""
     if not redis_url:
         return MemoryBackend()
     from mockserver.core.state.redis import RedisBackend
 
-    return RedisBackend(redis_url)
+    return RedisBackend(redis_url, prefix=prefix)

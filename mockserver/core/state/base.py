@@ -30,7 +30,9 @@ class StateBackend(Protocol):
     # documents ---------------------------------------------------------------------------
     async def get(self, key: str) -> JSON | None: ...
 
-    async def put(self, key: str, value: JSON) -> None: ...
+    async def put(self, key: str, value: JSON, expire_seconds: float | None = None) -> None:
+        """Store ``value``; with ``expire_seconds`` (wall clock) the document is dropped then —
+        garbage collection only, never a rule of the mock's clock."""
 
     async def delete(self, *keys: str) -> None: ...
 
@@ -47,6 +49,12 @@ class StateBackend(Protocol):
         boundaries themselves are in the key name, derived from the mock's clock.
         """
 
+    async def hit_unless(
+        self, key: str, expire_seconds: int, guard_key: str, guard_limit: int
+    ) -> int | None:
+        """As ``hit``, unless the counter ``guard_key`` has reached ``guard_limit``: then change
+        nothing and return None. One check and one count, one round trip."""
+
     async def read_counter(self, key: str) -> int: ...
 
     async def set_counter(self, key: str, value: int) -> None: ...
@@ -59,10 +67,14 @@ class StateBackend(Protocol):
         """Take ``amount`` off a counter (never below zero)."""
 
     # idempotency -------------------------------------------------------------------------
-    async def claim(self, key: str, record: JSON, now: float) -> JSON | None:
+    async def claim(
+        self, key: str, record: JSON, now: float, lease_seconds: float | None = None
+    ) -> JSON | None:
         """Store ``record`` unless a record whose ``expiresAt`` is after ``now`` exists.
 
-        Returns None when stored, or the existing live record."""
+        Returns None when stored, or the existing live record. With ``lease_seconds`` the stored
+        record lapses after that many wall-clock seconds unless overwritten by ``put`` first, so
+        a claim held by a process that died does not block the key for its whole lifetime."""
 
     # scheduled items and queues ----------------------------------------------------------
     async def schedule(self, key: str, due: float, item: JSON) -> None: ...

@@ -4,6 +4,7 @@ event loop — the same guarantee the Redis backend gets from Lua scripts."""
 from __future__ import annotations
 
 import json
+import time
 from collections import defaultdict, deque
 from collections.abc import Sequence
 
@@ -15,22 +16,39 @@ class MemoryBackend:
 
     def __init__(self) -> None:
         self._docs: dict[str, str] = {}
+        #: Wall-clock (monotonic) deadlines of documents stored with an expiry or a lease.
+        self._deadlines: dict[str, float] = {}
         self._sets: defaultdict[str, set[str]] = defaultdict(set)
         self._counters: defaultdict[str, int] = defaultdict(int)
         self._scheduled: defaultdict[str, list[tuple[float, str]]] = defaultdict(list)
         self._queues: defaultdict[str, deque[str]] = defaultdict(deque)
 
+    def _doc(self, key: str) -> str | None:
+        deadline = self._deadlines.get(key)
+        if deadline is not None and time.monotonic() >= deadline:
+            del self._deadlines[key]
+            self._docs.pop(key, None)
+        return self._docs.get(key)
+
+    def _store(self, key: str, raw: str, expire_seconds: float | None) -> None:
+        self._docs[key] = raw
+        if expire_seconds is None:
+            self._deadlines.pop(key, None)
+        else:
+            self._deadlines[key] = time.monotonic() + expire_seconds
+
     async def get(self, key: str) -> JSON | None:
-        raw = self._docs.get(key)
+        raw = self._doc(key)
         return None if raw is None else json.loads(raw)
 
-    async def put(self, key: str, value: JSON) -> None:
+    async def put(self, key: str, value: JSON, expire_seconds: float | None = None) -> None:
         # Stored serialized, as Redis does, so callers can never alias shared state.
-        self._docs[key] = json.dumps(value)
+        self._store(key, json.dumps(value), expire_seconds)
 
     async def delete(self, *keys: str) -> None:
         for key in keys:
             self._docs.pop(key, None)
+            self._deadlines.pop(key, None)
             self._sets.pop(key, None)
             self._counters.pop(key, None)
             self._scheduled.pop(key, None)
@@ -43,6 +61,14 @@ class MemoryBackend:
         return sorted(self._sets.get(key, ()))
 
     async def hit(self, key: str, expire_seconds: int) -> int:
+        self._counters[key] += 1
+        return self._counters[key]
+
+    async def hit_unless(
+        self, key: str, expire_seconds: int, guard_key: str, guard_limit: int
+    ) -> int | None:
+        if self._counters.get(guard_key, 0) >= guard_limit:
+            return None
         self._counters[key] += 1
         return self._counters[key]
 
@@ -63,13 +89,15 @@ class MemoryBackend:
     async def release(self, key: str, amount: int) -> None:
         self._counters[key] = max(0, self._counters.get(key, 0) - amount)
 
-    async def claim(self, key: str, record: JSON, now: float) -> JSON | None:
-        raw = self._docs.get(key)
+    async def claim(
+        self, key: str, record: JSON, now: float, lease_seconds: float | None = None
+    ) -> JSON | None:
+        raw = self._doc(key)
         if raw is not None:
             existing = json.loads(raw)
             if existing.get("expiresAt", 0) > now:
                 return existing
-        self._docs[key] = json.dumps(record)
+        self._store(key, json.dumps(record), lease_seconds)
         return None
 
     async def schedule(self, key: str, due: float, item: JSON) -> None:

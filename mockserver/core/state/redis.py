@@ -1,0 +1,228 @@
+"""State in Redis, shared by every mock process that points at it.
+
+Each operation that must be atomic is one Lua script or one command, so counters, quota charges
+and idempotency claims stay exact across worker processes. Keys live under a prefix (one
+sub-namespace per kind of value, as the in-memory backend keeps them apart), and ``flush`` only
+removes that prefix. Connection problems surface as ``BackendUnavailable`` after short timeouts
+and without client-side retries: a retried increment could count twice.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Awaitable, Sequence
+from typing import TypeVar
+
+import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from mockserver.core.errors import BackendUnavailable
+from mockserver.core.state import DEFAULT_REDIS_PREFIX
+from mockserver.core.state.base import JSON, Quota
+
+#: Loopback connects are instant or refused; a hung server must not hang a request for long.
+#: Override with the URL's own options, e.g. ``redis://host/0?socket_timeout=5``.
+CONNECT_TIMEOUT_SECONDS = 1.0
+COMMAND_TIMEOUT_SECONDS = 2.0
+MAX_CONNECTIONS = 64
+POOL_WAIT_SECONDS = 5.0
+
+T = TypeVar("T")
+_UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError)
+
+_HIT = """
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return n
+"""
+
+_HIT_UNLESS = """
+if tonumber(redis.call('GET', KEYS[2]) or '0') >= tonumber(ARGV[2]) then return -1 end
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return n
+"""
+
+# ARGV holds (amount, limit) pairs in KEYS order. Returns the 0-based index of the first quota
+# that does not fit (nothing changed), or -1 after adding every amount.
+_CHARGE = """
+for i = 1, #KEYS do
+  local current = tonumber(redis.call('GET', KEYS[i]) or '0')
+  if current + tonumber(ARGV[2 * i - 1]) > tonumber(ARGV[2 * i]) then return i - 1 end
+end
+for i = 1, #KEYS do redis.call('INCRBY', KEYS[i], ARGV[2 * i - 1]) end
+return -1
+"""
+
+_RELEASE = """
+local left = tonumber(redis.call('GET', KEYS[1]) or '0') - tonumber(ARGV[1])
+if left < 0 then left = 0 end
+redis.call('SET', KEYS[1], left, 'KEEPTTL')
+return left
+"""
+
+# ARGV: record, now, lease in milliseconds ('' for none). Returns the live record or false.
+_CLAIM = """
+local raw = redis.call('GET', KEYS[1])
+if raw then
+  local expires = tonumber(cjson.decode(raw)['expiresAt']) or 0
+  if expires > tonumber(ARGV[2]) then return raw end
+end
+if ARGV[3] == '' then
+  redis.call('SET', KEYS[1], ARGV[1])
+else
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
+end
+return false
+"""
+
+_POP_DUE = """
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+if #due > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1]) end
+return due
+"""
+
+_KINDS = ("doc", "set", "counter", "due", "queue")
+
+
+def _glob_escape(text: str) -> str:
+    return "".join("\\" + c if c in "*?[]\\" else c for c in text)
+
+
+def _ms(seconds: float) -> int:
+    return max(1, round(seconds * 1000))
+
+
+class RedisBackend:
+    name = "redis"
+
+    def __init__(self, url: str, *, prefix: str = DEFAULT_REDIS_PREFIX) -> None:
+        self.prefix = prefix
+        # A bounded pool that makes a burst of requests queue for a connection instead of
+        # failing (which would look like an outage).
+        pool = aioredis.BlockingConnectionPool.from_url(
+            url,
+            max_connections=MAX_CONNECTIONS,
+            timeout=POOL_WAIT_SECONDS,
+            decode_responses=True,
+            socket_connect_timeout=CONNECT_TIMEOUT_SECONDS,
+            socket_timeout=COMMAND_TIMEOUT_SECONDS,
+            retry=Retry(NoBackoff(), 0),
+        )
+        self._redis = aioredis.Redis.from_pool(pool)
+        self._hit = self._redis.register_script(_HIT)
+        self._hit_unless = self._redis.register_script(_HIT_UNLESS)
+        self._charge = self._redis.register_script(_CHARGE)
+        self._release = self._redis.register_script(_RELEASE)
+        self._claim = self._redis.register_script(_CLAIM)
+        self._pop_due = self._redis.register_script(_POP_DUE)
+
+    def _key(self, kind: str, key: str) -> str:
+        return f"{self.prefix}{kind}:{key}"
+
+    @staticmethod
+    async def _call(awaitable: Awaitable[T]) -> T:
+        try:
+            return await awaitable
+        except _UNREACHABLE as exc:
+            raise BackendUnavailable(f"redis: {exc}") from exc
+
+    # documents ---------------------------------------------------------------------------
+    async def get(self, key: str) -> JSON | None:
+        raw = await self._call(self._redis.get(self._key("doc", key)))
+        return None if raw is None else json.loads(raw)
+
+    async def put(self, key: str, value: JSON, expire_seconds: float | None = None) -> None:
+        px = None if expire_seconds is None else _ms(expire_seconds)
+        await self._call(self._redis.set(self._key("doc", key), json.dumps(value), px=px))
+
+    async def delete(self, *keys: str) -> None:
+        if keys:
+            names = [self._key(kind, key) for key in keys for kind in _KINDS]
+            await self._call(self._redis.delete(*names))
+
+    async def add_member(self, key: str, member: str) -> None:
+        await self._call(self._redis.sadd(self._key("set", key), member))
+
+    async def members(self, key: str) -> list[str]:
+        return sorted(await self._call(self._redis.smembers(self._key("set", key))))
+
+    # counters ----------------------------------------------------------------------------
+    async def hit(self, key: str, expire_seconds: int) -> int:
+        return int(await self._call(self._hit([self._key("counter", key)], [expire_seconds])))
+
+    async def hit_unless(
+        self, key: str, expire_seconds: int, guard_key: str, guard_limit: int
+    ) -> int | None:
+        keys = [self._key("counter", key), self._key("counter", guard_key)]
+        count = int(await self._call(self._hit_unless(keys, [expire_seconds, guard_limit])))
+        return None if count < 0 else count
+
+    async def read_counter(self, key: str) -> int:
+        return int(await self._call(self._redis.get(self._key("counter", key))) or 0)
+
+    async def set_counter(self, key: str, value: int) -> None:
+        await self._call(self._redis.set(self._key("counter", key), value))
+
+    async def charge(self, quotas: Sequence[Quota]) -> int | None:
+        keys = [self._key("counter", q.key) for q in quotas]
+        args = [v for q in quotas for v in (q.amount, q.limit)]
+        refused = int(await self._call(self._charge(keys, args)))
+        return None if refused < 0 else refused
+
+    async def release(self, key: str, amount: int) -> None:
+        await self._call(self._release([self._key("counter", key)], [amount]))
+
+    # idempotency -------------------------------------------------------------------------
+    async def claim(
+        self, key: str, record: JSON, now: float, lease_seconds: float | None = None
+    ) -> JSON | None:
+        lease = "" if lease_seconds is None else _ms(lease_seconds)
+        args = [json.dumps(record), repr(float(now)), lease]
+        existing = await self._call(self._claim([self._key("doc", key)], args))
+        return None if existing is None else json.loads(existing)
+
+    # scheduled items and queues ----------------------------------------------------------
+    async def schedule(self, key: str, due: float, item: JSON) -> None:
+        # A unique member: two equal items (two refunds of one size) must both be kept.
+        member = f"{uuid.uuid4().hex}:{json.dumps(item)}"
+        await self._call(self._redis.zadd(self._key("due", key), {member: due}))
+
+    async def pop_due(self, key: str, now: float) -> list[JSON]:
+        due = await self._call(self._pop_due([self._key("due", key)], [repr(float(now))]))
+        return [json.loads(member.partition(":")[2]) for member in due]
+
+    async def push(self, key: str, *items: JSON) -> None:
+        if items:
+            await self._call(self._redis.rpush(self._key("queue", key), *map(json.dumps, items)))
+
+    async def pop(self, key: str) -> JSON | None:
+        raw = await self._call(self._redis.lpop(self._key("queue", key)))
+        return None if raw is None else json.loads(raw)
+
+    async def peek_all(self, key: str) -> list[JSON]:
+        raw = await self._call(self._redis.lrange(self._key("queue", key), 0, -1))
+        return [json.loads(item) for item in raw]
+
+    # lifecycle ---------------------------------------------------------------------------
+    async def flush(self) -> None:
+        """Remove every key under this backend's prefix — nothing else in the database."""
+        pattern = _glob_escape(self.prefix) + "*"
+        try:
+            batch: list[str] = []
+            async for name in self._redis.scan_iter(match=pattern, count=1000):
+                batch.append(name)
+                if len(batch) >= 1000:
+                    await self._redis.unlink(*batch)
+                    batch = []
+            if batch:
+                await self._redis.unlink(*batch)
+        except _UNREACHABLE as exc:
+            raise BackendUnavailable(f"redis: {exc}") from exc
+
+    async def close(self) -> None:
+        await self._redis.aclose()
