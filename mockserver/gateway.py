@@ -19,7 +19,7 @@ from urllib.parse import unquote
 from mockserver.conformance import ResponseChecker
 from mockserver.core import keys, scenarios
 from mockserver.core.accounts import Principal
-from mockserver.core.errors import ApiError
+from mockserver.core.errors import ApiError, BackendUnavailable
 from mockserver.core.service import MockService
 from mockserver.messages import (
     JSON_TYPE,
@@ -106,6 +106,14 @@ class Gateway:
             reply = await handler(exchange, segments)
         except ApiError as error:
             reply = self.error_reply(exchange, error)
+        except BackendUnavailable as exc:
+            # The shared records (users, keys, books) live in Redis and it is down: an
+            # upstream dependency failed, not the mock.
+            log.warning("state store unavailable (request %s): %s", exchange.request_id, exc)
+            unavailable = ApiError(
+                "EXTERNAL_SERVICE_ERROR", "The state store is unavailable.", status=503
+            )
+            reply = self.error_reply(exchange, unavailable)
         except Exception:
             log.exception("unhandled error (request %s)", keys.mask(exchange.request_id))
             reply = self.error_reply(exchange, ApiError("INTERNAL_ERROR", "Internal server error."))

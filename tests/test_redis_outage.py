@@ -211,3 +211,21 @@ def test_reset_forgets_what_was_counted_during_an_outage(redis_server, five_per_
         redis_server.kill()
         again = http.post("/v1/stories", json={}, headers=pro)
     assert (again.status_code, remaining(again)) == (400, 4)
+
+
+async def test_shared_records_without_redis_answer_503_external_service_error():
+    """With every record in Redis (the --workers layout), a dead Redis is an upstream failure:
+    503 EXTERNAL_SERVICE_ERROR in the envelope, never a 500."""
+    from mockserver.config import MockConfig
+    from mockserver.core.keys import dev_key
+    from mockserver.testing import serve_in_process
+
+    dead = f"redis://127.0.0.1:{_free_port()}/0"
+    config = MockConfig(redis_url=dead, shared_records=True, seed_dev_users=False)
+    async with serve_in_process(config) as running, httpx.AsyncClient() as http:
+        response = await http.get(
+            f"{running.url}/v1/stories/4cf184ed-0a29-4860-a257-0f8998357121",
+            headers={"x-api-key": dev_key("pro")},
+        )
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "EXTERNAL_SERVICE_ERROR"

@@ -7,6 +7,7 @@ time in the state backend, so several worker processes share it.
 
 from __future__ import annotations
 
+import functools
 import time
 from datetime import UTC, datetime
 from typing import Protocol
@@ -81,6 +82,7 @@ def make_clock(mode: str, backend: StateBackend, start: float | None = None) -> 
     raise ValueError(f"unknown clock mode {mode!r} (system or manual)")
 
 
+@functools.lru_cache(maxsize=8192)
 def isoformat(ts: float) -> str:
     """ISO 8601 in UTC with milliseconds, as the reference page's examples."""
     dt = datetime.fromtimestamp(ts, tz=UTC)

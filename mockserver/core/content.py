@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 
@@ -25,6 +26,7 @@ _OPENINGS = (
 )
 
 
+@functools.lru_cache(maxsize=16384)
 def title_for(idea: str) -> str:
     words = _WORD.findall(idea)
     if words and words[0].lower() in {"a", "an", "the"}:
@@ -32,11 +34,13 @@ def title_for(idea: str) -> str:
     return " ".join(w.capitalize() for w in words[:6])[:_TITLE_MAX] or "A Storybook"
 
 
+@functools.lru_cache(maxsize=16384)
 def slug_for(title: str, book_id: str) -> str:
     base = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") or "story"
     return f"{base}-{book_id[:8]}"
 
 
+@functools.lru_cache(maxsize=16384)
 def summary_for(idea: str, tone: str | None, age_range: str | None) -> str:
     mood = (tone or "gentle").replace("_", " ")
     clipped = idea.strip()[:200]
@@ -49,6 +53,7 @@ def _mid_sentence(idea: str) -> str:
     return idea[0].lower() + idea[1:] if first.lower() in _COMMON_OPENERS else idea
 
 
+@functools.lru_cache(maxsize=16384)
 def page_text(book_id: str, idea: str, index: int) -> str:
     seed = hashlib.sha256(f"{book_id}:{index}".encode()).digest()[0]
     if index == 0:

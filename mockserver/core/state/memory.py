@@ -16,6 +16,8 @@ class MemoryBackend:
 
     def __init__(self) -> None:
         self._docs: dict[str, str] = {}
+        #: Parsed documents, valid while their raw string is the stored one (handed out as copies).
+        self._parsed: dict[str, tuple[str, JSON]] = {}
         #: Wall-clock (monotonic) deadlines of documents stored with an expiry or a lease.
         self._deadlines: dict[str, float] = {}
         self._sets: defaultdict[str, set[str]] = defaultdict(set)
@@ -28,6 +30,7 @@ class MemoryBackend:
         if deadline is not None and time.monotonic() >= deadline:
             del self._deadlines[key]
             self._docs.pop(key, None)
+            self._parsed.pop(key, None)
         return self._docs.get(key)
 
     def _store(self, key: str, raw: str, expire_seconds: float | None) -> None:
@@ -39,7 +42,12 @@ class MemoryBackend:
 
     async def get(self, key: str) -> JSON | None:
         raw = self._doc(key)
-        return None if raw is None else json.loads(raw)
+        if raw is None:
+            return None
+        cached = self._parsed.get(key)
+        if cached is None or cached[0] is not raw:
+            cached = self._parsed[key] = (raw, json.loads(raw))
+        return _copy(cached[1])
 
     async def put(self, key: str, value: JSON, expire_seconds: float | None = None) -> None:
         # Stored serialized, as Redis does, so callers can never alias shared state.
@@ -48,6 +56,7 @@ class MemoryBackend:
     async def delete(self, *keys: str) -> None:
         for key in keys:
             self._docs.pop(key, None)
+            self._parsed.pop(key, None)
             self._deadlines.pop(key, None)
             self._sets.pop(key, None)
             self._counters.pop(key, None)
@@ -126,3 +135,12 @@ class MemoryBackend:
 
     async def close(self) -> None:
         return None
+
+
+def _copy(value: JSON) -> JSON:
+    """A deep copy of parsed JSON, several times faster than parsing it again."""
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    return value
