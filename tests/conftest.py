@@ -4,7 +4,7 @@ sends against openapi.yaml, an httpx client for it, and a real Redis database of
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
@@ -86,20 +86,25 @@ def redis_available(url: str = REDIS_URL) -> str | None:
     return None
 
 
-@pytest.fixture
-def redis_url() -> str:
-    """Our Redis database, flushed before and after the test. Skips without Redis, unless
+def own_redis_database(url: str) -> Iterator[str]:
+    """Yield ``url`` with its database flushed before and after. Skips without Redis, unless
     CBK_REQUIRE_REDIS=1 (as in CI), where a missing Redis fails the test."""
     import redis
 
-    problem = redis_available()
+    problem = redis_available(url)
     if problem:
-        message = f"no Redis at {REDIS_URL} ({problem}); start one or set CBK_REDIS_URL"
+        message = f"no Redis at {url} ({problem}); start one or set CBK_REDIS_URL"
         if os.environ.get("CBK_REQUIRE_REDIS") == "1":
             pytest.fail(message + " — CBK_REQUIRE_REDIS=1 forbids skipping")
         pytest.skip(message)
-    connection = redis.Redis.from_url(REDIS_URL)
+    connection = redis.Redis.from_url(url)
     connection.flushdb()
-    yield REDIS_URL
+    yield url
     connection.flushdb()
     connection.close()
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """Our Redis database (13), flushed before and after the test."""
+    yield from own_redis_database(REDIS_URL)

@@ -5,9 +5,9 @@ green against the real limiter, red against a broken one, and in every distribut
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from loadtests.audit import (
 )
 from loadtests.keys import EXCLUSIVE, SHARED, KeyEntry, KeyPool, KeySet, parse_keys
 from loadtests.profiles import seconds, users_at
-from tests.conftest import redis_available
+from tests.conftest import own_redis_database
 
 LIMIT = 5
 LOAD_REDIS_URL = "redis://127.0.0.1:6379/14"
@@ -289,21 +289,9 @@ def test_load_run_with_a_master_and_a_worker_passes(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def load_redis_url() -> str:
+def load_redis_url() -> Iterator[str]:
     """Redis database 14, ours alone, flushed before and after."""
-    import redis
-
-    problem = redis_available(LOAD_REDIS_URL)
-    if problem:
-        message = f"no Redis at {LOAD_REDIS_URL} ({problem}); start one to test --mock-workers"
-        if os.environ.get("CBK_REQUIRE_REDIS") == "1":
-            pytest.fail(message + " — CBK_REQUIRE_REDIS=1 forbids skipping")
-        pytest.skip(message)
-    connection = redis.Redis.from_url(LOAD_REDIS_URL)
-    connection.flushdb()
-    yield LOAD_REDIS_URL
-    connection.flushdb()
-    connection.close()
+    yield from own_redis_database(LOAD_REDIS_URL)
 
 
 def test_load_run_against_mock_workers_on_redis_passes(tmp_path: Path, load_redis_url) -> None:
