@@ -108,7 +108,7 @@ def create_app(service: MockService) -> web.Application:
     app = web.Application()
     app[GATEWAY] = Gateway(service, control=ControlApi(service))
     app[LISTENING] = Listening()
-    app.router.add_route("*", "/{tail:.*}", _dispatch)
+    app.router.add_route("*", r"/{tail:[\s\S]*}", _dispatch)  # newlines too
 
     async def lifecycle(_: web.Application):
         await service.start()

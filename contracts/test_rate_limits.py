@@ -1,0 +1,223 @@
+"""Per-minute limits as the headers tell them: present on every keyed response, counting down,
+429 only at zero, retry-after, and the limit lifting after the wait."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pytest
+
+from contracts.clauses import clause
+from contracts.client import Api, Reply
+from contracts.control import Account
+from contracts.expect import LIMIT_CODES, assert_error, assert_rate_headers, retry_after_problems
+from contracts.jobs import BookRun, valid_body
+from contracts.settings import ALLOW_LIMIT_EXHAUSTION, Settings
+from contracts.target import Target
+from contracts.throttle import MAX_WAIT
+
+#: Requests per round of the count-down test.
+ROUND = 6
+#: Upper bound of the exhaustion run when the limit is not known yet.
+_MAX_RUN = 1000
+
+KEYED: dict[str, Callable[[Api, str], Reply]] = {
+    "404 unknown id": lambda api, key: api.get_story(str(uuid.uuid4()), key=key),
+    "400 bad id": lambda api, key: api.get_story("not-a-uuid", key=key),
+    "400 validation": lambda api, key: api.probe({}, key=key),
+    "400 bad JSON": lambda api, key: api.probe(
+        content=b"{", key=key, headers={"content-type": "application/json"}
+    ),
+    "400 guarded probe": lambda api, key: api.probe(valid_body(), key=key),
+}
+
+
+@clause("limits.headers")
+@pytest.mark.parametrize("kind", KEYED)
+def test_keyed_error_responses_carry_rate_limit_headers(
+    api: Api, account: Account, plan_limit: int | None, kind: str
+) -> None:
+    reply = KEYED[kind](api, account.key)
+    assert reply.status == int(kind.split()[0]), f"expected {kind}: {reply}"
+    assert_rate_headers(reply, plan_limit)
+
+
+@clause("limits.headers")
+def test_accepted_create_carries_rate_limit_headers(
+    book_run: BookRun, plan_limit: int | None
+) -> None:
+    book_run.require_book()
+    assert_rate_headers(book_run.created, plan_limit)
+
+
+@clause("limits.headers")
+def test_story_read_carries_rate_limit_headers(book_run: BookRun, plan_limit: int | None) -> None:
+    book_run.require_book()
+    assert book_run.polls, "the book was never read"
+    for reply in book_run.polls:
+        assert_rate_headers(reply, plan_limit)
+
+
+@clause("limits.plan")
+def test_limit_header_is_the_documented_limit_of_the_plan(
+    api: Api, account: Account, plan_limit: int | None
+) -> None:
+    if plan_limit is None:
+        pytest.skip("the key's plan is unknown: set CBK_PLAN=pro|premium to check its limit")
+    reply = api.get_story(str(uuid.uuid4()), key=account.key)
+    assert reply.rate is not None, f"no rate-limit headers: {reply}"
+    assert reply.rate.limit == plan_limit, f"limit {reply.rate.limit}, documented {plan_limit}"
+
+
+@clause("limits.headers")
+def test_limit_header_is_the_same_on_every_response(api: Api, account: Account) -> None:
+    limits = {api.get_story(str(uuid.uuid4()), key=account.key).rate for _ in range(3)}
+    assert None not in limits, "a keyed response without rate-limit headers"
+    assert len({r.limit for r in limits}) == 1, f"x-ratelimit-limit changed: {limits}"
+
+
+def same_window(earlier: Reply, later: Reply) -> bool:
+    """Both answers certainly fall in one window (reset counted down, not started over)."""
+    if earlier.rate is None or later.rate is None:
+        return False
+    elapsed = later.received_at - earlier.received_at
+    return later.rate.reset <= earlier.rate.reset and elapsed < earlier.rate.reset - 1
+
+
+@clause("limits.decreasing")
+def test_remaining_goes_down_by_one_per_request_within_a_window(
+    api: Api, account: Account, target: Target
+) -> None:
+    """Strictly down on any target; exactly one down where the suite owns the account."""
+    for _ in range(3):
+        replies = [api.get_story(str(uuid.uuid4()), key=account.key) for _ in range(ROUND)]
+        assert all(r.rate for r in replies), f"rate headers missing: {replies}"
+        pairs = [(a, b) for a, b in itertools.pairwise(replies) if same_window(a, b)]
+        if pairs:
+            break
+    else:
+        pytest.fail("no two answers fell in one window (x-ratelimit-reset never counted down)")
+    for earlier, later in pairs:
+        assert later.rate.remaining < earlier.rate.remaining, (
+            f"remaining did not go down: {earlier.rate.remaining} then {later.rate.remaining}"
+        )
+        if target.local:
+            assert later.rate.remaining == earlier.rate.remaining - 1, (
+                f"remaining went from {earlier.rate.remaining} to {later.rate.remaining}"
+            )
+
+
+# --- driving the limit to 429 --------------------------------------------------------------
+@dataclass
+class Exhaustion:
+    replies: list[Reply] = field(default_factory=list)
+    after_wait: Reply | None = None
+
+    @property
+    def refused(self) -> Reply | None:
+        return next((r for r in self.replies if r.status == 429), None)
+
+    def require_refused(self) -> Reply:
+        refused = self.refused
+        if refused is None:
+            limits = sorted({r.rate.limit for r in self.replies if r.rate})
+            pytest.fail(f"{len(self.replies)} requests never got a 429 (limit headers: {limits})")
+        return refused
+
+    def before_refusal(self) -> Reply | None:
+        refused = self.require_refused()
+        index = self.replies.index(refused)
+        return self.replies[index - 1] if index else None
+
+
+@pytest.fixture(scope="module")
+def exhaustion(api: Api, target: Target, settings: Settings) -> Exhaustion:
+    """One account driven to its first 429, then a wait of retry-after and one more request."""
+    if not settings.allow_limit_exhaustion:
+        pytest.skip(
+            f"drives the key to 429 (its window stays empty up to a minute): set "
+            f"{ALLOW_LIMIT_EXHAUSTION}=1 to enable"
+        )
+    account = target.main_account()
+    run = Exhaustion()
+    budget = _MAX_RUN
+    while len(run.replies) < budget:
+        reply = api.get_story(str(uuid.uuid4()), key=account.key, throttled=False)
+        run.replies.append(reply)
+        if reply.rate is not None and budget == _MAX_RUN:
+            budget = min(_MAX_RUN, 2 * reply.rate.limit + 5)
+        if reply.status == 429:
+            wait = reply.headers.get("retry-after", "1")
+            target.pass_time(min(MAX_WAIT, max(1.0, float(wait) if wait.isdigit() else 1.0)))
+            run.after_wait = api.get_story(str(uuid.uuid4()), key=account.key, throttled=False)
+            break
+    return run
+
+
+@clause("limits.429-at-zero")
+@pytest.mark.cbk_exhausts_limit
+def test_429_comes_only_once_remaining_is_0(exhaustion: Exhaustion) -> None:
+    before = exhaustion.before_refusal()
+    refused = exhaustion.require_refused()
+    assert_error(refused, 429, "RATE_LIMIT_EXCEEDED")
+    if before is not None and same_window(before, refused):
+        assert before.rate.remaining == 0, (
+            f"429 while the previous answer said {before.rate.remaining} left: {refused}"
+        )
+
+
+@clause("limits.headers")
+@pytest.mark.cbk_exhausts_limit
+def test_remaining_0_means_the_next_request_is_refused(exhaustion: Exhaustion) -> None:
+    exhaustion.require_refused()
+    replies = exhaustion.replies
+    for earlier, later in itertools.pairwise(replies):
+        if earlier.rate and earlier.rate.remaining == 0 and same_window(earlier, later):
+            assert later.status == 429, f"remaining was 0, yet the next request passed: {later}"
+
+
+@clause("limits.headers")
+@pytest.mark.cbk_exhausts_limit
+def test_a_fresh_window_admits_exactly_the_advertised_limit(exhaustion: Exhaustion) -> None:
+    refused = exhaustion.require_refused()
+    first = exhaustion.replies[0]
+    if first.rate is None or first.rate.remaining != first.rate.limit - 1:
+        pytest.skip("the run did not start in a fresh window (the key was used this minute)")
+    passed = exhaustion.replies[: exhaustion.replies.index(refused)]
+    if not all(same_window(first, r) for r in [*passed[1:], refused]):
+        pytest.skip("the window rolled over during the run")
+    assert len(passed) == first.rate.limit, (
+        f"{len(passed)} requests passed before the first 429; x-ratelimit-limit is "
+        f"{first.rate.limit}"
+    )
+
+
+@clause("limits.headers")
+@pytest.mark.cbk_exhausts_limit
+def test_every_answer_up_to_the_429_carries_valid_rate_headers(
+    exhaustion: Exhaustion, plan_limit: int | None
+) -> None:
+    exhaustion.require_refused()
+    for reply in exhaustion.replies:
+        assert_rate_headers(reply, plan_limit)
+
+
+@clause("limits.retry-after")
+@pytest.mark.cbk_exhausts_limit
+def test_429_carries_retry_after_of_at_least_1_second(exhaustion: Exhaustion) -> None:
+    refused = exhaustion.require_refused()
+    assert refused.code in LIMIT_CODES, f"429 with code {refused.code}: {refused}"
+    problems = retry_after_problems(refused.headers)
+    assert not problems, f"{'; '.join(problems)}: {refused}"
+
+
+@clause("limits.recovery")
+@pytest.mark.cbk_exhausts_limit
+def test_the_limit_lifts_after_waiting_retry_after(exhaustion: Exhaustion) -> None:
+    exhaustion.require_refused()
+    after = exhaustion.after_wait
+    assert after is not None and after.status != 429, f"still refused after the wait: {after}"
+    assert_error(after, 404, "NOT_FOUND")

@@ -1,0 +1,90 @@
+"""Keeps the suite under each key's per-minute limit, from the ``x-ratelimit-*`` headers it sees.
+
+Before a request it waits out the window when the last answer said nothing is left; after an
+unexpected 429 ``RATE_LIMIT_EXCEEDED`` it says how long to wait before retrying. Tests that
+drive the limit on purpose bypass it. Every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from mockserver.spec import load_spec
+
+#: Never wait longer than one window plus a little, whatever a server says.
+MAX_WAIT = float(load_spec().rate_limit_window) + 5.0
+_MARGIN = 0.25
+RATE_LIMITED = "RATE_LIMIT_EXCEEDED"
+
+
+def header_int(headers: Mapping[str, str], name: str) -> int | None:
+    raw = headers.get(name)
+    try:
+        return int(raw) if raw is not None else None
+    except ValueError:
+        return None
+
+
+@dataclass
+class _Window:
+    remaining: int
+    resets_at: float
+
+
+class Throttle:
+    def __init__(
+        self,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._sleep = sleep
+        self._clock = clock
+        self._windows: dict[str, _Window] = {}
+        self._lock = threading.Lock()
+        self.waited = 0.0
+
+    def before(self, key: str | None, requests: int = 1) -> None:
+        """Wait until ``requests`` more fit in the key's window (as far as the suite knows)."""
+        if not key:
+            return
+        with self._lock:
+            window = self._windows.get(key)
+            now = self._clock()
+            if window is None or now >= window.resets_at:
+                self._windows.pop(key, None)
+                return
+            if window.remaining >= requests:
+                window.remaining -= requests
+                return
+            wait = min(MAX_WAIT, window.resets_at - now + _MARGIN)
+            del self._windows[key]
+        self.pause(wait)
+
+    def after(
+        self, key: str | None, status: int, headers: Mapping[str, str], code: str | None
+    ) -> float | None:
+        """Learn from a response; for a per-minute 429 return the seconds to wait before a
+        retry (daily caps and credits do not lift within a test run)."""
+        now = self._clock()
+        remaining = header_int(headers, "x-ratelimit-remaining")
+        reset = header_int(headers, "x-ratelimit-reset")
+        retry_after = header_int(headers, "retry-after") if status == 429 else None
+        if key and remaining is not None and reset is not None and 0 <= reset <= MAX_WAIT:
+            with self._lock:
+                self._windows[key] = _Window(max(0, remaining), now + reset)
+        if status != 429 or code != RATE_LIMITED:
+            return None
+        wait = min(MAX_WAIT, max(1.0, float(retry_after or 1)))
+        if key:
+            with self._lock:
+                self._windows[key] = _Window(0, now + wait)
+        return wait
+
+    def pause(self, seconds: float) -> None:
+        seconds = max(0.0, min(MAX_WAIT, seconds))
+        self.waited += seconds
+        self._sleep(seconds)
