@@ -5,15 +5,33 @@ Typical in-process use::
     from mockserver import MockConfig, build_service, create_app
 
 The live server is ``cbk-mock serve``; the in-process httpx router is ``mockserver.respx_router``.
+Names are imported on first use: the pytest plugin lives in this package and is loaded by every
+pytest run in an environment that has it installed, which should not pay for aiohttp.
 """
 
-from mockserver.aiohttp_app import create_app
-from mockserver.config import MockConfig
-from mockserver.core.errors import ApiError
-from mockserver.core.service import MockService
-from mockserver.gateway import Gateway, HttpReply, HttpRequest
-from mockserver.runtime import build_service
+from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mockserver.aiohttp_app import create_app
+    from mockserver.config import MockConfig
+    from mockserver.core.errors import ApiError
+    from mockserver.core.service import MockService
+    from mockserver.gateway import Gateway, HttpReply, HttpRequest
+    from mockserver.runtime import build_service
+
+_EXPORTS = {
+    "ApiError": "mockserver.core.errors",
+    "Gateway": "mockserver.gateway",
+    "HttpReply": "mockserver.gateway",
+    "HttpRequest": "mockserver.gateway",
+    "MockConfig": "mockserver.config",
+    "MockService": "mockserver.core.service",
+    "build_service": "mockserver.runtime",
+    "create_app": "mockserver.aiohttp_app",
+}
 __all__ = [
     "ApiError",
     "Gateway",
@@ -24,3 +42,9 @@ __all__ = [
     "build_service",
     "create_app",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'mockserver' has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)

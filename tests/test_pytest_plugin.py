@@ -170,3 +170,24 @@ def test_cbk_respx_without_respx_installed_fails_with_the_install_hint(pytester)
 def test_plugin_is_registered_through_its_entry_point(pytester):
     result = pytester.runpytest("--help")
     result.stdout.fnmatch_lines(["*--cbk-clock*"])
+
+
+def test_loading_the_plugin_does_not_import_aiohttp_or_httpx():
+    """Every pytest run in an environment with the toolkit loads the plugin: it must be cheap."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, mockserver.pytest_plugin;"
+        "print(sorted({'aiohttp', 'httpx'} & set(sys.modules)))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert loaded.stdout.strip() == "[]"
+
+
+def test_package_exports_resolve_lazily():
+    import mockserver
+
+    assert all(getattr(mockserver, name) for name in mockserver.__all__)

@@ -29,9 +29,10 @@ class KeyRecord:
 
 
 @dataclass(frozen=True)
-class Principal:
+class Account:
+    """A user and their plan: what quotas are computed from."""
+
     user: User
-    key: KeyRecord
     plan: Plan
 
     @property
@@ -39,6 +40,13 @@ class Principal:
         if self.user.monthly_credits is not None:
             return self.user.monthly_credits
         return self.plan.monthly_credits
+
+
+@dataclass(frozen=True)
+class Principal(Account):
+    """An account as authenticated by one of its keys, for one request."""
+
+    key: KeyRecord
 
 
 @dataclass(frozen=True)
@@ -97,12 +105,10 @@ class Accounts:
         await self._db.put(f"user:{user.id}", asdict(user))
         return user
 
-    async def account(self, user_id: str) -> Principal:
-        """The user and their plan as the quota code sees them, outside any request.
-
-        No key is involved: the key record is an empty placeholder, never authenticated."""
+    async def account(self, user_id: str) -> Account:
+        """The user and their plan, outside any request (the control API's usage view)."""
         user = await self.get_user(user_id)
-        return Principal(user=user, key=KeyRecord("", user_id, ""), plan=self._plan(user.plan))
+        return Account(user=user, plan=self._plan(user.plan))
 
     async def user_ids(self) -> list[str]:
         return await self._db.members("users")

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import NamedTuple, TypeVar
 
-from mockserver.core.accounts import Principal
+from mockserver.core.accounts import Account, Principal
 from mockserver.core.clock import seconds_to_next_day, seconds_to_next_month, utc_day, utc_month
 from mockserver.core.errors import ApiError, BackendUnavailable
 from mockserver.core.outage import OutageMonitor
@@ -194,25 +194,25 @@ class Quotas:
     def _keys(user_id: str, now: float) -> tuple[str, str]:
         return f"books-day:{user_id}:{utc_day(now)}", f"credits:{user_id}:{utc_month(now)}"
 
-    async def reserve(self, principal: Principal, page_count: int, now: float) -> Reservation:
-        await self.settle(principal.user.id, now)
-        day_key, month_key = self._keys(principal.user.id, now)
+    async def reserve(self, account: Account, page_count: int, now: float) -> Reservation:
+        await self.settle(account.user.id, now)
+        day_key, month_key = self._keys(account.user.id, now)
         credits = page_count * self.credits_per_page
         refused = await self._db.charge(
             [
-                Quota(day_key, 1, principal.plan.books_per_day),
-                Quota(month_key, credits, principal.monthly_credits),
+                Quota(day_key, 1, account.plan.books_per_day),
+                Quota(month_key, credits, account.monthly_credits),
             ]
         )
         if refused == 0:
             raise ApiError(
                 "DAILY_CAP_EXCEEDED",
-                f"Daily cap of {principal.plan.books_per_day} books reached.",
-                meta={"limit": principal.plan.books_per_day, "window": "utc-day"},
+                f"Daily cap of {account.plan.books_per_day} books reached.",
+                meta={"limit": account.plan.books_per_day, "window": "utc-day"},
                 headers=_retry_after(seconds_to_next_day(now)),
             )
         if refused == 1:
-            left = max(0, principal.monthly_credits - await self._db.read_counter(month_key))
+            left = max(0, account.monthly_credits - await self._db.read_counter(month_key))
             raise ApiError(
                 "INSUFFICIENT_CREDITS",
                 f"This book needs {credits} credits; {left} left this month.",
@@ -241,16 +241,16 @@ class Quotas:
         for item in await self._db.pop_due(f"refunds:{user_id}", now):
             await self._db.release(item["key"], int(item["amount"]))
 
-    async def usage(self, principal: Principal, now: float) -> dict[str, int]:
-        await self.settle(principal.user.id, now)
-        day_key, month_key = self._keys(principal.user.id, now)
+    async def usage(self, account: Account, now: float) -> dict[str, int]:
+        await self.settle(account.user.id, now)
+        day_key, month_key = self._keys(account.user.id, now)
         credits_used = await self._db.read_counter(month_key)
         return {
             "booksToday": await self._db.read_counter(day_key),
-            "booksPerDay": principal.plan.books_per_day,
+            "booksPerDay": account.plan.books_per_day,
             "creditsUsed": credits_used,
-            "monthlyCredits": principal.monthly_credits,
-            "creditsRemaining": max(0, principal.monthly_credits - credits_used),
+            "monthlyCredits": account.monthly_credits,
+            "creditsRemaining": max(0, account.monthly_credits - credits_used),
         }
 
     async def set_usage(
