@@ -147,7 +147,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         raise SystemExit(f"--run-time: {exc}") from None
     if args.host and not args.keys_file:
-        raise SystemExit("--host needs --keys-file (see the README, "A deployment: HOST= and the keys file")")
+        raise SystemExit(
+            "--host needs --keys-file (its format: README, 'A deployment: HOST= and the keys file')"
+        )
     if args.processes and args.locust_workers:
         raise SystemExit("--processes and --locust-workers are two ways to distribute: pick one")
     if args.mock_workers > 1 and not args.redis_url:
