@@ -48,7 +48,7 @@ LISTENING = web.AppKey("listening", Listening)
 def _message(request: web.BaseRequest, base_url: str = "") -> HttpRequest:
     return HttpRequest(
         method=request.method,
-        path=request.raw_path.partition("?")[0],
+        path=request.rel_url.raw_path,  # also for absolute-form request lines
         headers=list(request.headers.items()),
         client=request.remote or "",
         base_url=base_url,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -50,9 +51,9 @@ class ResponseChecker:
             schema = header.get("schema", {})
             candidate: Any = value
             if schema.get("type") == "integer":
-                try:
+                if re.fullmatch(r"-?[0-9]+", value):  # int() would also take " 6", "+6", "6_0"
                     candidate = int(value)
-                except ValueError:
+                else:
                     problems.append(
                         f"{operation_id} {status}: header {name}={value!r} is not an integer"
                     )

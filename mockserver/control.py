@@ -137,9 +137,10 @@ class ControlApi:
     async def set_clock(self, exchange: Exchange, _: list[str]) -> tuple[int, Any]:
         body = self._body(exchange, "SetClock")
         try:
-            await self.service.clock.set(parse_iso(body["now"]))
+            when = parse_iso(body["now"])
         except ValueError as exc:
             raise ApiError("VALIDATION_ERROR", str(exc), fields={"now": str(exc)}) from None
+        await self.service.clock.set(when)
         return 200, await self._clock()
 
     async def create_user(self, exchange: Exchange, _: list[str]) -> tuple[int, Any]:

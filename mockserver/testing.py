@@ -12,7 +12,7 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
+import threading
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,29 +101,30 @@ class MockProcess:
             text=True,
             env={**os.environ, **(self._env or {})},
         )
-        url, ca_file = self._read_banner()
-        admin = self._arg("--admin-token") or MockConfig().admin_token
+        url, ca_file, admin = self._read_banner()
         return RunningMock(
             url=url, keys=json.loads(keys_file.read_text()), admin_token=admin, ca_file=ca_file
         )
 
-    def _arg(self, name: str) -> str | None:
-        return self._args[self._args.index(name) + 1] if name in self._args else None
-
-    def _read_banner(self) -> tuple[str, Path | None]:
+    def _read_banner(self) -> tuple[str, Path | None, str]:
+        """URL, CA file and admin token from the banner. A child that hangs before printing it
+        is killed at the startup timeout, which ends the blocking ``readline``."""
         assert self.process is not None and self.process.stdout is not None
-        deadline = time.monotonic() + self._timeout
-        url, ca_file = None, None
-        while time.monotonic() < deadline:
-            line = self.process.stdout.readline()
-            if not line:
-                break
-            if line.startswith(BANNER_PREFIX):
-                url = line[len(BANNER_PREFIX) :].strip()
-            elif "TLS CA file:" in line:
-                ca_file = Path(line.split("TLS CA file:", 1)[1].strip())
-            elif line.startswith("  dev keys:") and url:
-                return url, ca_file
+        watchdog = threading.Timer(self._timeout, self.stop)
+        watchdog.start()
+        url, ca_file, admin = None, None, MockConfig().admin_token
+        try:
+            for line in self.process.stdout:
+                if line.startswith(BANNER_PREFIX):
+                    url = line[len(BANNER_PREFIX) :].strip()
+                elif "TLS CA file:" in line:
+                    ca_file = Path(line.split("TLS CA file:", 1)[1].strip())
+                elif f"({ADMIN_HEADER}: " in line:
+                    admin = line.split(f"({ADMIN_HEADER}: ", 1)[1].strip().removesuffix(")")
+                elif line.startswith("  dev keys:") and url:
+                    return url, ca_file, admin
+        finally:
+            watchdog.cancel()
         self.stop()
         raise RuntimeError(f"mock did not start; log:\n{self.log_path.read_text()[-4000:]}")
 

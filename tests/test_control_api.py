@@ -376,3 +376,22 @@ async def test_control_api_drives_every_lifecycle_path(client, mock, pro_headers
     }
     failed = await read_book(client, pro_headers, failing["bookId"])
     assert failed["errorMessage"] == "Ink ran out."
+
+
+@pytest.mark.parametrize(
+    "clock",
+    [
+        pytest.param("system", marks=pytest.mark.mock_config(clock="system")),
+        pytest.param("manual", marks=pytest.mark.mock_config(clock="manual")),
+    ],
+)
+@pytest.mark.parametrize(
+    "body",
+    [{"now": "2001-01-01T00:00:00Z"}, {"now": "9999-12-31T23:59:59Z"}],
+    ids=["past", "beyond 9000"],
+)
+async def test_clock_set_outside_now_to_9000_is_a_validation_error(mock, client, clock, body):
+    assert mock.service.clock.mode == clock
+    response = await client.post("/_mock/clock/set", json=body, headers=mock.admin_headers)
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "VALIDATION_ERROR"

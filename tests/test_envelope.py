@@ -366,3 +366,33 @@ async def test_responses_to_an_accepted_key_carry_rate_limit_headers(
     assert str(response.status_code) == case
     for name in ("x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset"):
         assert response.headers[name].isdigit()
+
+
+async def test_absolute_form_request_line_is_routed_like_origin_form(mock):
+    """RFC 9112 §3.2.2: a server must accept ``GET http://host/path HTTP/1.1``."""
+    request = (
+        f"GET {mock.url}/v1/stories/{SOME_UUID} HTTP/1.1\r\nHost: x\r\n".encode()
+        + PRO_KEY_HEADER
+        + b"Connection: close\r\n\r\n"
+    )
+    reply = await raw_exchange(mock.url, request)
+    assert (reply.status, reply.json()["error"]["code"]) == (404, "NOT_FOUND")
+    assert "x-ratelimit-limit" in reply.headers
+
+
+@pytest.mark.parametrize("body", [b'{"\\ud800": 1}', b'"\\ud800"', b'{"storyIdea": "\\udfff"}'])
+async def test_lone_surrogate_in_json_is_bad_request(client, pro_headers, body):
+    response = await client.post(
+        "/v1/stories", content=body, headers={**pro_headers, "content-type": "application/json"}
+    )
+    assert error_of(response, 400, "BAD_REQUEST")
+
+
+@pytest.mark.parametrize("name", ["%C2%B2.png", "00.png", "%D9%A1.png"])
+async def test_asset_names_in_other_digits_or_with_leading_zeros_are_not_found(
+    client, pro_headers, create_body, mock, name
+):
+    book = await create_book(client, pro_headers, create_body)
+    await mock.service.clock.advance(3600)
+    assert (await client.get(f"/assets/{book['bookId']}/0.png")).status_code == 200
+    assert error_of(await client.get(f"/assets/{book['bookId']}/{name}"), 404, "NOT_FOUND")

@@ -132,3 +132,21 @@ async def test_replay_is_served_even_when_the_daily_cap_is_reached(
     again = await backend_client.post("/v1/stories", json=create_body, headers=keyed)
     assert again.status_code == 202
     assert again.json()["data"]["bookId"] == first.json()["data"]["bookId"]
+
+
+async def test_a_key_in_flight_with_another_body_is_taken_over_when_the_first_is_refused():
+    """Only accepted creates are remembered: a different body waits for the first request and,
+    if that one is refused, gets the key instead of a 409."""
+    import asyncio
+
+    from mockserver.core.idempotency import Claim, IdempotencyStore
+    from mockserver.core.outage import OutageMonitor
+    from mockserver.core.state.memory import MemoryBackend
+
+    store = IdempotencyStore(MemoryBackend(), 86400, OutageMonitor())
+    first = await store.begin("user", "key-1", "body-a", 0.0)
+    second = asyncio.ensure_future(store.begin("user", "key-1", "body-b", 0.0))
+    await asyncio.sleep(0.02)
+    assert not second.done()
+    await store.abandon(first)
+    assert isinstance(await asyncio.wait_for(second, 5), Claim)

@@ -126,3 +126,18 @@ async def test_without_validation_a_violation_goes_out_as_is(checked, create_bod
 
 async def test_the_shared_mock_fixture_validates_every_response(mock):
     assert mock.gateway.checker is not None
+
+
+@pytest.mark.parametrize("value", [" 60", "+60", "6_0"])
+def test_integer_headers_must_be_plain_digits(value):
+    from mockserver.conformance import ResponseChecker
+
+    body = {"ok": False, "requestId": "r", "error": {"code": "NOT_FOUND", "message": "m"}}
+    headers = {
+        "X-Request-Id": "r",
+        "x-ratelimit-limit": value,
+        "x-ratelimit-remaining": "1",
+        "x-ratelimit-reset": "1",
+    }
+    problems = ResponseChecker().violations("getStory", 404, headers, body)
+    assert any("x-ratelimit-limit" in p for p in problems)

@@ -238,3 +238,13 @@ async def test_malformed_header_is_reported_after_the_key(client):
 async def test_header_is_ignored_when_scenarios_are_disabled(client, pro_headers, create_body):
     headers = {**pro_headers, "X-Mock-Scenario": "error=500"}
     data_of(await client.post("/v1/stories", json=create_body, headers=headers), 202)
+
+
+@pytest.mark.parametrize("value", ["delay-ms=²", "error=５00", "fail-at-page=３"])
+async def test_scenario_numbers_in_other_digits_are_bad_request(client, pro_headers, value):
+    response = await client.get(
+        "/v1/stories/4cf184ed-0a29-4860-a257-0f8998357121",
+        headers={**pro_headers, "X-Mock-Scenario": value.encode()},
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "BAD_REQUEST"

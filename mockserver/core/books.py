@@ -20,6 +20,7 @@ from typing import Any
 
 from mockserver.core import content
 from mockserver.core.clock import isoformat
+from mockserver.core.validation import whole_number
 
 STORAGE_PROVIDER = "mock"
 
@@ -171,4 +172,5 @@ class Book:
         done = self.steps_done(now)
         if name == "cover":
             return done >= 1
-        return name.isdigit() and int(name) < done - 1
+        index = whole_number(name)
+        return index is not None and index < done - 1

@@ -12,11 +12,14 @@ import time
 from datetime import UTC, datetime
 from typing import Protocol
 
+from mockserver.core.errors import ApiError
 from mockserver.core.state.base import StateBackend
 
 CLOCK_KEY = "clock:now"
 #: Where a manual clock starts unless configured: a fixed, minute-aligned instant.
 DEFAULT_MANUAL_START = datetime(2026, 1, 5, 9, 0, 0, tzinfo=UTC).timestamp()
+#: Far enough from datetime's year 9999 that every date derived from the clock can be printed.
+LATEST = datetime(9000, 1, 1, tzinfo=UTC).timestamp()
 
 
 class Clock(Protocol):
@@ -42,13 +45,13 @@ class SystemClock:
         return time.time() + (offset or 0.0)
 
     async def advance(self, seconds: float) -> float:
-        offset = await self._backend.get(CLOCK_KEY) or 0.0
-        await self._backend.put(CLOCK_KEY, offset + seconds)
-        return await self.now()
+        return await self.set(await self.now() + seconds)
 
     async def set(self, when: float) -> float:
-        current = await self.now()
-        return await self.advance(max(0.0, when - current))
+        offset = await self._backend.get(CLOCK_KEY) or 0.0
+        current = time.time() + offset
+        await self._backend.put(CLOCK_KEY, offset + _checked(when, current) - current)
+        return when
 
 
 class ManualClock:
@@ -68,10 +71,24 @@ class ManualClock:
         return await self.set(await self.now() + seconds)
 
     async def set(self, when: float) -> float:
-        if when < await self.now():
-            raise ValueError("the clock only moves forward")
-        await self._backend.put(CLOCK_KEY, when)
+        await self._backend.put(CLOCK_KEY, _checked(when, await self.now()))
         return when
+
+
+def _checked(when: float, current: float) -> float:
+    if when < current:
+        raise ApiError(
+            "VALIDATION_ERROR",
+            "The clock only moves forward.",
+            fields={"now": "Not before the current time"},
+        )
+    if when > LATEST:
+        raise ApiError(
+            "VALIDATION_ERROR",
+            "The clock stops at 9000-01-01.",
+            fields={"now": "Before 9000-01-01"},
+        )
+    return when
 
 
 def make_clock(mode: str, backend: StateBackend, start: float | None = None) -> Clock:

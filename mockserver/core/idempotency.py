@@ -62,13 +62,15 @@ class IdempotencyStore:
                 self._outage.succeeded()
                 if existing is None:
                     return Claim(record_key=key, fingerprint=fingerprint)
-                if existing["fingerprint"] != fingerprint:
-                    raise ApiError(
-                        "IDEMPOTENCY_CONFLICT",
-                        "This Idempotency-Key was already used with a different request body.",
-                    )
                 if existing["state"] == "done":
+                    if existing["fingerprint"] != fingerprint:
+                        raise ApiError(
+                            "IDEMPOTENCY_CONFLICT",
+                            "This Idempotency-Key was already used with a different request body.",
+                        )
                     return Replay(existing["bookId"], existing["taskId"], existing["status"])
+                # In flight, whatever its body: only an accepted create is remembered, so wait
+                # for the first one to be accepted (then compare) or refused (then claim).
                 if time.monotonic() > deadline:
                     raise ApiError(
                         "IDEMPOTENCY_CONFLICT",

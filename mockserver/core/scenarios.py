@@ -17,6 +17,7 @@ from typing import Any
 from mockserver.core.books import JobScenario
 from mockserver.core.errors import ApiError
 from mockserver.core.state.base import StateBackend
+from mockserver.core.validation import whole_number
 
 HEADER = "X-Mock-Scenario"
 MAX_DELAY_MS = 30_000
@@ -44,9 +45,10 @@ def _invalid(reason: str) -> ApiError:
 
 
 def _positive_int(name: str, value: str) -> int:
-    if not value.isdigit() or int(value) < 1:
+    number = whole_number(value)
+    if number is None or number < 1:
         raise _invalid(f"{name} takes a whole number of at least 1")
-    return int(value)
+    return number
 
 
 def parse_header(value: str | None) -> RequestScenario:
@@ -56,9 +58,9 @@ def parse_header(value: str | None) -> RequestScenario:
     for token in (t.strip() for t in value.split(",")):
         name, _, arg = token.partition("=")
         if name == "error":
-            if not arg.isdigit() or int(arg) not in FORCED_ERRORS:
+            if whole_number(arg) not in FORCED_ERRORS:
                 raise _invalid("error takes 500, 502 or 503")
-            error_status = int(arg)
+            error_status = whole_number(arg)
         elif name == "delay-ms":
             delay_ms = min(MAX_DELAY_MS, _positive_int(name, arg))
         elif name == "fail-at-page":

@@ -15,6 +15,7 @@ from mockserver.core.errors import ApiError
 from mockserver.spec import load_spec
 
 _spec = load_spec()
+_WHOLE_NUMBER = re.compile(r"0|[1-9][0-9]*")
 _create_validator = _spec.validator("CreateStoryRequest")
 #: A compiled yes/no check: valid bodies skip the slower pass that names offending fields.
 _create_is_valid = _spec.fast_validator("CreateStoryRequest")
@@ -103,12 +104,20 @@ def _reject_constant(name: str) -> Any:
 
 
 def parse_json(raw: bytes) -> Any:
-    """Strict RFC 8259: UTF-8 only, no NaN/Infinity; deep nesting is a parse error."""
+    """Strict RFC 8259: UTF-8 only, no NaN/Infinity, no lone surrogates (``"\\ud800"`` decodes
+    to text no UTF-8 can carry); deep nesting is a parse error."""
     try:
-        text = raw.decode("utf-8")
-        return json.loads(text, parse_constant=_reject_constant)
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        parsed = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+        json.dumps(parsed, ensure_ascii=False).encode("utf-8")  # UnicodeEncodeError on surrogates
+        return parsed
+    except (UnicodeError, ValueError, RecursionError) as exc:
         raise ApiError("BAD_REQUEST", "Request body is not valid UTF-8 JSON.") from exc
+
+
+def whole_number(text: str) -> int | None:
+    """``text`` as a non-negative integer written in ASCII digits, else None (``str.isdigit``
+    also accepts ``²`` and ``３``, which ``int`` then rejects or reads differently)."""
+    return int(text) if _WHOLE_NUMBER.fullmatch(text) else None
 
 
 def fingerprint(body: Mapping[str, Any]) -> str:
