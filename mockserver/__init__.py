@@ -19,14 +19,15 @@ if TYPE_CHECKING:
     from mockserver.config import MockConfig
     from mockserver.core.errors import ApiError
     from mockserver.core.service import MockService
-    from mockserver.gateway import Gateway, HttpReply, HttpRequest
+    from mockserver.gateway import Gateway
+    from mockserver.messages import HttpReply, HttpRequest
     from mockserver.runtime import build_service
 
 _EXPORTS = {
     "ApiError": "mockserver.core.errors",
     "Gateway": "mockserver.gateway",
-    "HttpReply": "mockserver.gateway",
-    "HttpRequest": "mockserver.gateway",
+    "HttpReply": "mockserver.messages",
+    "HttpRequest": "mockserver.messages",
     "MockConfig": "mockserver.config",
     "MockService": "mockserver.core.service",
     "build_service": "mockserver.runtime",

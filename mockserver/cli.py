@@ -12,6 +12,7 @@ import multiprocessing
 import os
 import signal
 import socket
+import ssl
 import sys
 import tempfile
 import threading
@@ -24,7 +25,7 @@ from typing import Any
 import yaml
 
 from mockserver import aiohttp_app, tls
-from mockserver.config import DEV_USERS, REALISTIC_PAGE_SECONDS, MockConfig
+from mockserver.config import REALISTIC_PAGE_SECONDS, MockConfig, dev_keys
 from mockserver.control import ADMIN_HEADER
 from mockserver.core import keys
 from mockserver.runtime import build_service
@@ -106,10 +107,6 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
     return config
 
 
-def _dev_keys() -> dict[str, str]:
-    return {name: keys.dev_key(name) for name in DEV_USERS}
-
-
 def _without_password(url: str) -> str:
     parts = urllib.parse.urlsplit(url)
     if parts.password is None:
@@ -129,7 +126,7 @@ def _banner(url: str, config: MockConfig, workers: int, ca_file: Path | None) ->
     if ca_file:
         lines.append(f"  TLS CA file: {ca_file}")
     lines.append("  dev keys:")
-    lines += [f"    {name:<8} {key}" for name, key in _dev_keys().items()]
+    lines += [f"    {name:<8} {key}" for name, key in dev_keys().items()]
     return "\n".join(lines)
 
 
@@ -169,7 +166,7 @@ async def _serve(config: MockConfig, args: argparse.Namespace, port: int, *, wor
 
 def _announce(url: str, config: MockConfig, args: argparse.Namespace, ca_file) -> None:
     if args.keys_file:
-        args.keys_file.write_text(json.dumps(_dev_keys(), indent=2) + "\n")
+        args.keys_file.write_text(json.dumps(dev_keys(), indent=2) + "\n")
     print(_banner(url, config, args.workers, ca_file), flush=True)
 
 
@@ -196,7 +193,6 @@ def _reserve_port(host: str, port: int) -> socket.socket:
 
 
 def _wait_healthy(url: str, ca_file: Path | None, timeout: float = 20.0) -> None:
-    import ssl
 
     context = ssl.create_default_context(cafile=str(ca_file)) if ca_file else None
     deadline = time.monotonic() + timeout

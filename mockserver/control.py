@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from mockserver.config import DEV_USERS
+from mockserver.config import DEV_USERS, dev_user_id
 from mockserver.core import keys
 from mockserver.core.books import JobScenario
 from mockserver.core.clock import isoformat, parse_iso
@@ -114,11 +114,11 @@ class ControlApi:
     async def dev_keys(self, exchange: Exchange, _: list[str]) -> tuple[int, Any]:
         result = {}
         for name in DEV_USERS:
-            records = await self.service.accounts.user_keys(f"user_dev_{name}")
+            records = await self.service.accounts.user_keys(dev_user_id(name))
             digest = keys.digest(keys.dev_key(name))
             result[name] = {
                 "apiKey": keys.dev_key(name),
-                "userId": f"user_dev_{name}",
+                "userId": dev_user_id(name),
                 "keyId": next((r.key_id for r in records if r.digest == digest), None),
             }
         return 200, result

@@ -18,9 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mockserver import aiohttp_app
-from mockserver.config import DEV_USERS, MockConfig
+from mockserver.config import MockConfig, dev_keys
 from mockserver.control import ADMIN_HEADER
-from mockserver.core import keys
 from mockserver.core.service import MockService
 from mockserver.gateway import Gateway
 from mockserver.runtime import build_service
@@ -42,10 +41,6 @@ class RunningMock:
     @property
     def admin_headers(self) -> dict[str, str]:
         return {ADMIN_HEADER: self.admin_token}
-
-
-def dev_keys() -> dict[str, str]:
-    return {name: keys.dev_key(name) for name in DEV_USERS}
 
 
 @contextlib.asynccontextmanager

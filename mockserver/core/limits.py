@@ -128,7 +128,7 @@ class RateLimiter:
             )
         return state
 
-    async def rejected_in_window(self, principal: Principal, now: float) -> bool:
+    async def count_rejection(self, principal: Principal, now: float) -> bool:
         """Count a 429 for the abuse detector; True when the key should be suspended."""
         if self._suspend_after_rejected is None:
             return False

@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from mockserver.config import DEV_USERS, MockConfig
+from mockserver.config import DEV_USERS, MockConfig, dev_user_id
 from mockserver.core import images, keys
 from mockserver.core.accounts import Accounts, Principal
 from mockserver.core.books import Book, JobScenario
@@ -71,7 +71,7 @@ class MockService:
     async def seed_dev_users(self) -> None:
         for name, plan in DEV_USERS.items():
             issued = await self.accounts.create_user(
-                plan, name=name, user_id=f"user_dev_{name}", api_key=keys.dev_key(name)
+                plan, name=name, user_id=dev_user_id(name), api_key=keys.dev_key(name)
             )
             if name == "revoked":
                 await self.accounts.set_key_flags(issued.key_id, revoked=True)
@@ -108,7 +108,7 @@ class MockService:
         try:
             rate = await self.rate_limiter.hit(principal, now, unless=gate)
         except ApiError:
-            if await self.rate_limiter.rejected_in_window(principal, now):
+            if await self.rate_limiter.count_rejection(principal, now):
                 await self.accounts.set_key_flags(principal.key.key_id, suspended=True)
             raise
         if rate is None:
