@@ -234,3 +234,29 @@ async def test_unreachable_redis_raises_backend_unavailable():
             await store.claim("i", {"expiresAt": 1.0}, now=0.0)
     finally:
         await store.close()
+
+
+async def test_add_float_sums_from_zero_and_is_readable_as_a_document(backend):
+    assert await backend.add_float("offset", 1.5) == 1.5
+    assert await backend.add_float("offset", 2.0) == 3.5
+    assert await backend.get("offset") == 3.5
+
+
+async def test_raise_to_only_moves_forward(backend):
+    assert await backend.raise_to("clock", 10.0) == 10.0
+    assert await backend.raise_to("clock", 5.0) == 10.0
+    assert await backend.raise_to("clock", 12.5) == 12.5
+    assert await backend.get("clock") == 12.5
+
+
+async def test_concurrent_clock_moves_are_neither_lost_nor_backwards(backend):
+    import asyncio
+
+    from mockserver.core.clock import ManualClock
+
+    clock = ManualClock(backend, start=1_000.0)
+    await asyncio.gather(*(clock.advance(1) for _ in range(20)))
+    assert await clock.now() == 1_020.0
+    outcomes = await asyncio.gather(clock.set(2_000.0), clock.set(1_500.0), return_exceptions=True)
+    assert await clock.now() == 2_000.0
+    assert sum(isinstance(o, Exception) for o in outcomes) <= 1

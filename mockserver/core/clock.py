@@ -7,6 +7,7 @@ time in the state backend, so several worker processes share it.
 
 from __future__ import annotations
 
+import abc
 import functools
 import time
 from datetime import UTC, datetime
@@ -32,56 +33,69 @@ class Clock(Protocol):
     async def set(self, when: float) -> float: ...
 
 
-class SystemClock:
-    """Wall-clock time plus an offset that ``advance`` moves forward (shared via the backend)."""
+class OffsetClock(abc.ABC):
+    """A base time plus an offset that only grows, kept in the backend so every worker
+    process shares it. Each move is one atomic backend call, so concurrent moves neither
+    get lost nor take the clock back."""
 
-    mode = "system"
+    mode: str
 
     def __init__(self, backend: StateBackend) -> None:
         self._backend = backend
 
+    @abc.abstractmethod
+    def _base(self) -> float:
+        """What the offset is added to."""
+
     async def now(self) -> float:
-        offset = await self._backend.get(CLOCK_KEY)
-        return time.time() + (offset or 0.0)
+        return self._base() + (await self._backend.get(CLOCK_KEY) or 0.0)
 
     async def advance(self, seconds: float) -> float:
-        return await self.set(await self.now() + seconds)
+        current = await self.now()
+        _checked(current + seconds, current)
+        return self._base() + await self._backend.add_float(CLOCK_KEY, seconds)
 
     async def set(self, when: float) -> float:
-        offset = await self._backend.get(CLOCK_KEY) or 0.0
-        current = time.time() + offset
-        await self._backend.put(CLOCK_KEY, offset + _checked(when, current) - current)
+        _checked(when, await self.now())
+        base = self._base()
+        if base + await self._backend.raise_to(CLOCK_KEY, when - base) > when:
+            raise _backwards()  # a concurrent move got there first
         return when
 
 
-class ManualClock:
-    """Virtual time: frozen until advanced."""
+class SystemClock(OffsetClock):
+    """Wall-clock time, moved ahead by ``advance``."""
+
+    mode = "system"
+
+    def _base(self) -> float:
+        return time.time()
+
+
+class ManualClock(OffsetClock):
+    """Virtual time from a fixed start: frozen until advanced."""
 
     mode = "manual"
 
     def __init__(self, backend: StateBackend, start: float = DEFAULT_MANUAL_START) -> None:
-        self._backend = backend
+        super().__init__(backend)
         self._start = start
 
-    async def now(self) -> float:
-        value = await self._backend.get(CLOCK_KEY)
-        return self._start if value is None else float(value)
+    def _base(self) -> float:
+        return self._start
 
-    async def advance(self, seconds: float) -> float:
-        return await self.set(await self.now() + seconds)
 
-    async def set(self, when: float) -> float:
-        await self._backend.put(CLOCK_KEY, _checked(when, await self.now()))
-        return when
+def _backwards() -> ApiError:
+    return ApiError(
+        "VALIDATION_ERROR",
+        "The clock only moves forward.",
+        fields={"now": "Not before the current time"},
+    )
 
 
 def _checked(when: float, current: float) -> float:
     if when < current:
-        raise ApiError(
-            "VALIDATION_ERROR",
-            "The clock only moves forward.",
-            fields={"now": "Not before the current time"},
-        )
+        raise _backwards()
     if when > LATEST:
         raise ApiError(
             "VALIDATION_ERROR",

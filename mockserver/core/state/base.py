@@ -59,6 +59,13 @@ class StateBackend(Protocol):
 
     async def set_counter(self, key: str, value: int) -> None: ...
 
+    async def add_float(self, key: str, delta: float) -> float:
+        """Add ``delta`` to the number document at ``key`` (missing: 0); return the sum."""
+
+    async def raise_to(self, key: str, value: float) -> float:
+        """Set the number document at ``key`` to ``value`` unless it is already larger;
+        return what it holds afterwards. (A clock that only moves forward.)"""
+
     async def charge(self, quotas: Sequence[Quota]) -> int | None:
         """All-or-nothing: if every quota fits, add every amount and return None; otherwise
         change nothing and return the index of the first quota that does not fit."""

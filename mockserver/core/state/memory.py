@@ -87,6 +87,18 @@ class MemoryBackend:
     async def set_counter(self, key: str, value: int) -> None:
         self._counters[key] = value
 
+    async def add_float(self, key: str, delta: float) -> float:
+        total = float(json.loads(self._doc(key) or "0")) + delta
+        self._store(key, json.dumps(total), None)
+        return total
+
+    async def raise_to(self, key: str, value: float) -> float:
+        current = self._doc(key)
+        if current is not None and float(json.loads(current)) >= value:
+            return float(json.loads(current))
+        self._store(key, json.dumps(float(value)), None)
+        return float(value)
+
     async def charge(self, quotas: Sequence[Quota]) -> int | None:
         for index, quota in enumerate(quotas):
             if self._counters.get(quota.key, 0) + quota.amount > quota.limit:

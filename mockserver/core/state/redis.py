@@ -86,6 +86,13 @@ if #due > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1]) end
 return due
 """
 
+_RAISE_TO = """
+local current = redis.call('GET', KEYS[1])
+if current and tonumber(current) >= tonumber(ARGV[1]) then return current end
+redis.call('SET', KEYS[1], ARGV[1])
+return ARGV[1]
+"""
+
 _KINDS = ("doc", "set", "counter", "due", "queue")
 
 
@@ -120,6 +127,7 @@ class RedisBackend:
         self._release = self._redis.register_script(_RELEASE)
         self._claim = self._redis.register_script(_CLAIM)
         self._pop_due = self._redis.register_script(_POP_DUE)
+        self._raise_to = self._redis.register_script(_RAISE_TO)
 
     def _key(self, kind: str, key: str) -> str:
         return f"{self.prefix}{kind}:{key}"
@@ -167,6 +175,13 @@ class RedisBackend:
 
     async def set_counter(self, key: str, value: int) -> None:
         await self._call(self._redis.set(self._key("counter", key), value))
+
+    async def add_float(self, key: str, delta: float) -> float:
+        return float(await self._call(self._redis.incrbyfloat(self._key("doc", key), delta)))
+
+    async def raise_to(self, key: str, value: float) -> float:
+        keys = [self._key("doc", key)]
+        return float(await self._call(self._raise_to(keys=keys, args=[repr(float(value))])))
 
     async def charge(self, quotas: Sequence[Quota]) -> int | None:
         keys = [self._key("counter", q.key) for q in quotas]
