@@ -260,3 +260,33 @@ async def test_concurrent_clock_moves_are_neither_lost_nor_backwards(backend):
     outcomes = await asyncio.gather(clock.set(2_000.0), clock.set(1_500.0), return_exceptions=True)
     assert await clock.now() == 2_000.0
     assert sum(isinstance(o, Exception) for o in outcomes) <= 1
+
+
+async def test_merge_sets_fields_and_keeps_the_others(backend):
+    await backend.put("user:1", {"plan": "pro", "credits": None, "name": "a"})
+    assert await backend.merge("user:1", {"plan": "free"}) == {
+        "plan": "free",
+        "credits": None,
+        "name": "a",
+    }
+    assert await backend.get("user:1") == {"plan": "free", "credits": None, "name": "a"}
+    assert await backend.merge("missing", {"plan": "free"}) is None
+    assert await backend.get("missing") is None
+
+
+async def test_concurrent_revoke_and_suspend_both_stick(backend):
+    import asyncio
+
+    from mockserver.core.accounts import Accounts
+    from mockserver.spec import load_spec
+
+    accounts = Accounts(backend, load_spec().plans)
+    issued = await accounts.create_user("pro")
+    for _ in range(10):
+        await asyncio.gather(
+            accounts.set_key_flags(issued.key_id, revoked=True),
+            accounts.set_key_flags(issued.key_id, suspended=True),
+        )
+        record = await accounts.key_record(issued.key_id)
+        assert (record.revoked, record.suspended) == (True, True)
+        await accounts.set_key_flags(issued.key_id, revoked=False, suspended=False)

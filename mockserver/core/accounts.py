@@ -93,17 +93,17 @@ class Accounts:
     async def update_user(
         self, user_id: str, *, plan: str | None = None, monthly_credits: int | None = None
     ) -> User:
-        user = await self.get_user(user_id)
+        await self.get_user(user_id)
+        changes: dict[str, object] = {}
         if plan is not None:
             target = self._plan(plan)
-            user.plan = plan
+            changes["plan"] = plan
             if not target.api_access:  # "Downgrading to Free instantly revokes the key."
                 for key_id in await self._db.members(f"user-keys:{user_id}"):
                     await self.set_key_flags(key_id, revoked=True)
         if monthly_credits is not None:
-            user.monthly_credits = monthly_credits
-        await self._db.put(f"user:{user.id}", asdict(user))
-        return user
+            changes["monthly_credits"] = monthly_credits
+        return User(**await self._db.merge(f"user:{user_id}", changes))
 
     async def account(self, user_id: str) -> Account:
         """The user and their plan, outside any request (the control API's usage view)."""
@@ -140,13 +140,11 @@ class Accounts:
     async def set_key_flags(
         self, key_id: str, *, revoked: bool | None = None, suspended: bool | None = None
     ) -> KeyRecord:
+        """One atomic field update, so a revoke and a concurrent suspend both stick."""
         record = await self.key_record(key_id)
-        if revoked is not None:
-            record.revoked = revoked
-        if suspended is not None:
-            record.suspended = suspended
-        await self._db.put(f"key:{record.digest}", asdict(record))
-        return record
+        flags = {"revoked": revoked, "suspended": suspended}
+        changes = {name: value for name, value in flags.items() if value is not None}
+        return KeyRecord(**await self._db.merge(f"key:{record.digest}", changes))
 
     async def rotate(self, key_id: str) -> IssuedKey:
         """A new key for the same user; the old one stops working on the very next request."""

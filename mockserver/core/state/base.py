@@ -59,6 +59,10 @@ class StateBackend(Protocol):
 
     async def set_counter(self, key: str, value: int) -> None: ...
 
+    async def merge(self, key: str, fields: dict[str, JSON]) -> JSON | None:
+        """Set ``fields`` in the object document at ``key``, leaving its other fields as they
+        are, in one step; return the updated document, or None (nothing stored) if absent."""
+
     async def add_float(self, key: str, delta: float) -> float:
         """Add ``delta`` to the number document at ``key`` (missing: 0); return the sum."""
 

@@ -87,6 +87,14 @@ class MemoryBackend:
     async def set_counter(self, key: str, value: int) -> None:
         self._counters[key] = value
 
+    async def merge(self, key: str, fields: dict[str, JSON]) -> JSON | None:
+        raw = self._doc(key)
+        if raw is None:
+            return None
+        merged = {**json.loads(raw), **fields}
+        self._store(key, json.dumps(merged), None)
+        return merged
+
     async def add_float(self, key: str, delta: float) -> float:
         total = float(json.loads(self._doc(key) or "0")) + delta
         self._store(key, json.dumps(total), None)

@@ -93,6 +93,16 @@ redis.call('SET', KEYS[1], ARGV[1])
 return ARGV[1]
 """
 
+_MERGE = """
+local raw = redis.call('GET', KEYS[1])
+if not raw then return false end
+local doc = cjson.decode(raw)
+for field, value in pairs(cjson.decode(ARGV[1])) do doc[field] = value end
+local merged = cjson.encode(doc)
+redis.call('SET', KEYS[1], merged, 'KEEPTTL')
+return merged
+"""
+
 _KINDS = ("doc", "set", "counter", "due", "queue")
 
 
@@ -128,6 +138,7 @@ class RedisBackend:
         self._claim = self._redis.register_script(_CLAIM)
         self._pop_due = self._redis.register_script(_POP_DUE)
         self._raise_to = self._redis.register_script(_RAISE_TO)
+        self._merge = self._redis.register_script(_MERGE)
 
     def _key(self, kind: str, key: str) -> str:
         return f"{self.prefix}{kind}:{key}"
@@ -175,6 +186,11 @@ class RedisBackend:
 
     async def set_counter(self, key: str, value: int) -> None:
         await self._call(self._redis.set(self._key("counter", key), value))
+
+    async def merge(self, key: str, fields: dict[str, JSON]) -> JSON | None:
+        keys = [self._key("doc", key)]
+        merged = await self._call(self._merge(keys=keys, args=[json.dumps(fields)]))
+        return None if merged is None else json.loads(merged)
 
     async def add_float(self, key: str, delta: float) -> float:
         return float(await self._call(self._redis.incrbyfloat(self._key("doc", key), delta)))
