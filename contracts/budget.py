@@ -19,6 +19,8 @@ class CreditLedger:
         self.budget = budget
         self.reserved = 0
         self.spent = 0
+        #: The first guarded probe the target booked anyway (it ignored the over-long key).
+        self.guard_breach: str | None = None
         self._lock = threading.Lock()
 
     @property
@@ -45,6 +47,20 @@ class CreditLedger:
         """Count credits an accepted create consumed."""
         with self._lock:
             self.spent += credits
+
+    def guard_failed(self, exchange: str) -> None:
+        """Record that a guarded probe was booked: further probes could each cost credits."""
+        with self._lock:
+            self.guard_breach = self.guard_breach or exchange
+
+    def check_guard(self) -> None:
+        """Fail instead of sending another guarded probe once one was booked on a budget."""
+        if self.guard_breach is not None and not math.isinf(self.budget):
+            pytest.fail(
+                "not sent: the target booked a create with an over-long Idempotency-Key "
+                f"({self.guard_breach}), so further probes could spend credits beyond "
+                f"{CREDIT_BUDGET}={self.budget:g}"
+            )
 
     def describe(self) -> str:
         budget = "unlimited" if math.isinf(self.budget) else f"{self.budget:g}"

@@ -40,6 +40,15 @@ def guard_key() -> str:
     return fresh_idempotency_key().ljust(SPEC.idempotency_key_max_length + 1, "g")
 
 
+def is_guarded(idempotency_key: Any) -> bool:
+    """Whether a correct server must refuse this Idempotency-Key for its length (HTTP strips
+    the value's surrounding whitespace before the server sees it)."""
+    return (
+        isinstance(idempotency_key, str)
+        and len(idempotency_key.strip(" \t")) > SPEC.idempotency_key_max_length
+    )
+
+
 @dataclass(frozen=True)
 class RateHeaders:
     limit: int
@@ -56,6 +65,7 @@ class Reply:
     text: str
     sent_headers: Mapping[str, str] = field(default_factory=dict)
     received_at: float = 0.0
+    sent_at: float = 0.0
 
     @property
     def body(self) -> Any:
@@ -174,9 +184,13 @@ class Api:
             except ValueError:
                 body = None
         throttle_key = key_of(sent)
+        guarded = method == "POST" and path == STORIES and is_guarded(sent.get(IDEMPOTENCY_HEADER))
+        if guarded:
+            self.ledger.check_guard()
         for attempt in range(_RETRIES):
             if throttled:
                 self.throttle.before(throttle_key)
+            sent_at = time.monotonic()
             response = self.http.request(method, path, headers=sent, content=content)
             reply = Reply(
                 method,
@@ -186,10 +200,13 @@ class Api:
                 response.text,
                 sent,
                 time.monotonic(),
+                sent_at,
             )
             wait = self.throttle.after(throttle_key, reply.status, reply.headers, reply.code)
             if method == "POST" and path == STORIES and reply.status == 202 and not reply.replayed:
                 self.ledger.charge(credits_of(body))
+                if guarded:
+                    self.ledger.guard_failed(reply.describe())
             retry = throttled and wait is not None
             if not retry or attempt == _RETRIES - 1:
                 return reply

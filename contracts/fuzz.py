@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping
 from typing import Any
 
 import requests
@@ -27,6 +26,7 @@ from contracts.client import (
     STORIES,
     credits_of,
     guard_key,
+    is_guarded,
     key_of,
 )
 from contracts.expect import REQUEST_ID, envelope_problems, rate_header_problems
@@ -133,13 +133,18 @@ class ThrottledSession(requests.Session):
         raise AssertionError("unreachable")
 
     def _charge(self, request: requests.PreparedRequest, response: requests.Response) -> None:
-        if request.path_url.split("?")[0] != STORIES or response.headers.get(REPLAY_HEADER):
+        # The base URL may carry a path prefix; only a replay is free.
+        if not request.path_url.split("?")[0].endswith(STORIES):
+            return
+        if response.headers.get(REPLAY_HEADER, "").lower() == "true":
             return
         try:
             body = json.loads(request.body or b"")
         except (TypeError, ValueError):
             body = None
         self.ledger.charge(credits_of(body))
+        if is_guarded(request.headers.get(IDEMPOTENCY_HEADER)):
+            self.ledger.guard_failed(f"{request.method} {request.path_url} → 202")
 
 
 def _code(response: requests.Response) -> str | None:
@@ -151,12 +156,10 @@ def _code(response: requests.Response) -> str | None:
 
 
 # --- cases ---------------------------------------------------------------------------------------
-def _bookable(case: schemathesis.Case, headers: Mapping[str, Any]) -> bool:
-    """Whether a correct server would accept (and charge for) this case."""
+def _valid_create(case: schemathesis.Case) -> bool:
+    """A create with a valid body: it books unless its Idempotency-Key is too long (an empty
+    one may count as absent)."""
     if case.operation.method.upper() != "POST" or case.operation.path != STORIES:
-        return False
-    key = headers.get(IDEMPOTENCY_HEADER)
-    if isinstance(key, str) and not 1 <= len(key) <= _MAX_KEY:
         return False
     media = (case.media_type or "application/json").split(";")[0].strip().lower()
     return media == "application/json" and _CREATE_VALIDATOR.is_valid(case.body)
@@ -177,13 +180,18 @@ class Fuzzing:
         the budget cannot pay for the book it would create; returns the checks to leave out."""
         headers = dict(case.headers or {})
         key = headers.get(IDEMPOTENCY_HEADER)
-        if isinstance(key, str) and 1 <= len(key) <= _MAX_KEY:
+        if isinstance(key, str) and key.strip(" \t") and not is_guarded(key):
             unique = str(uuid.uuid4())
             headers[IDEMPOTENCY_HEADER] = f"{key[: _MAX_KEY - len(unique) - 1]}-{unique}"
         excluded = []
-        if _bookable(case, headers) and not self.ledger.try_reserve(credits_of(case.body)):
-            headers[IDEMPOTENCY_HEADER] = guard_key()
-            excluded.append(positive_data_acceptance)
+        if _valid_create(case):
+            if not is_guarded(headers.get(IDEMPOTENCY_HEADER)) and not self.ledger.try_reserve(
+                credits_of(case.body)
+            ):
+                headers[IDEMPOTENCY_HEADER] = guard_key()
+                excluded.append(positive_data_acceptance)
+            if is_guarded(headers.get(IDEMPOTENCY_HEADER)):
+                self.ledger.check_guard()
         if headers:
             case.headers = headers
         return excluded

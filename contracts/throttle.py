@@ -16,7 +16,8 @@ from mockserver.spec import load_spec
 
 #: Never wait longer than one window plus a little, whatever a server says.
 MAX_WAIT = float(load_spec().rate_limit_window) + 5.0
-_MARGIN = 0.25
+#: Past the advertised reset: a server may round the seconds left down.
+_MARGIN = 1.0
 RATE_LIMITED = "RATE_LIMIT_EXCEEDED"
 
 
@@ -83,6 +84,13 @@ class Throttle:
             with self._lock:
                 self._windows[key] = _Window(0, now + wait)
         return wait
+
+    def until_reset(self, key: str) -> None:
+        """Wait for the window the key's last answer was in to end (as far as the suite knows)."""
+        with self._lock:
+            window = self._windows.pop(key, None)
+        if window is not None:
+            self.pause(window.resets_at - self._clock() + _MARGIN)
 
     def pause(self, seconds: float) -> None:
         seconds = max(0.0, min(MAX_WAIT, seconds))
