@@ -9,6 +9,7 @@ return values and errors are identical, so a test reads the same against either.
 
 from __future__ import annotations
 
+import abc
 import functools
 import json
 import urllib.error
@@ -43,7 +44,7 @@ class MockControlError(Exception):
         self.fields = fields or {}
 
 
-class MockControl:
+class MockControl(abc.ABC):
     """Control operations of the mock (``control-api.yaml``), shared by every way to run it.
 
     Subclasses provide ``url``, ``keys`` (dev user name → API key), ``admin_token`` and
@@ -55,8 +56,9 @@ class MockControl:
     keys: dict[str, str]
     admin_token: str
 
+    @abc.abstractmethod
     def _control(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        raise NotImplementedError
+        """Send one control call; return its ``data`` (raising ``MockControlError``)."""
 
     @staticmethod
     def _unwrap(status: int, payload: Any) -> Any:
