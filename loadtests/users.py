@@ -153,13 +153,10 @@ def _reply(response: Any) -> Reply:
     return Reply(response.status_code, error.get("code"), data, headers)
 
 
-class PollerUser(ApiUser):
-    """Submits a book, then polls it with exponential backoff until it is done; honours
-    ``retry-after`` on a 429."""
+class SelfPacedUser(ApiUser):
+    """Waits, between tasks, whatever its last task decided (``self.delay``)."""
 
-    weight = 6
-    label = "poller"
-    first_delay, max_delay, growth = 0.25, 2.0, 1.5
+    abstract = True
 
     def on_start(self) -> None:
         super().on_start()
@@ -167,6 +164,15 @@ class PollerUser(ApiUser):
 
     def wait_time(self) -> float:
         return self.delay
+
+
+class PollerUser(SelfPacedUser):
+    """Submits a book, then polls it with exponential backoff until it is done; honours
+    ``retry-after`` on a 429."""
+
+    weight = 6
+    label = "poller"
+    first_delay, max_delay, growth = 0.25, 2.0, 1.5
 
     @task
     def poll_or_submit(self) -> None:
@@ -255,7 +261,7 @@ class BurstUser(ApiUser):
             gevent.sleep(reply.retry_after if reply.limited else 0)
 
 
-class AuditorUser(ApiUser):
+class AuditorUser(SelfPacedUser):
     """A client that trusts the headers: it spreads what ``x-ratelimit-remaining`` allows over
     what ``x-ratelimit-reset`` says is left of the window, and waits for the reset at 0. A 429
     is then always a lie of the headers (the auditor names which)."""
@@ -263,13 +269,6 @@ class AuditorUser(ApiUser):
     fixed_count = 1
     role = EXCLUSIVE
     label = "auditor"
-
-    def on_start(self) -> None:
-        super().on_start()
-        self.delay = 0.0
-
-    def wait_time(self) -> float:
-        return self.delay
 
     @task
     def paced(self) -> None:
