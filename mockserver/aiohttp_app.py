@@ -1,20 +1,20 @@
 """The live server: a thin aiohttp adapter over ``mockserver.gateway``.
 
-Whatever aiohttp answers on its own is answered with the same JSON envelope as everything else:
-unparseable requests (``EnvelopeRequestHandler.handle_error``), its routing and ``Expect``
-failures (``EnvelopeServer``), and bodies it cannot read (``_dispatch``).
+Whatever aiohttp would answer on its own is answered with the same JSON envelope as everything
+else: unparseable requests (``EnvelopeRequestHandler.handle_error``), unmet ``Expect``ations and
+bodies it cannot read (``_dispatch``). Routing is the gateway's alone (``EnvelopeServer``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import ssl
 import traceback
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from aiohttp import web
+from aiohttp import HttpVersion11, hdrs, web
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_server import Server
@@ -49,7 +49,7 @@ def _message(request: web.BaseRequest, base_url: str = "") -> HttpRequest:
     return HttpRequest(
         method=request.method,
         path=request.rel_url.raw_path,  # also for absolute-form request lines
-        headers=list(request.headers.items()),
+        headers=request.headers,
         client=request.remote or "",
         base_url=base_url,
     )
@@ -83,10 +83,25 @@ async def _read_body(request: web.BaseRequest, limit: int) -> tuple[bytes, bool,
             return b"".join(chunks), True, False
 
 
-async def _dispatch(request: web.Request) -> web.Response:
-    gateway = request.app[GATEWAY]
-    message = _message(request, request.app[LISTENING].base_url)
+async def _expect(request: web.BaseRequest) -> None:
+    """What aiohttp's router does for ``Expect`` (``start`` serves without it): HTTP/1.1 asks
+    for ``100 Continue`` before sending the body; any other expectation cannot be met."""
+    expectation = request.headers.get(hdrs.EXPECT)
+    if expectation is None or request.version != HttpVersion11:
+        return
+    if expectation.lower() != "100-continue":
+        raise ApiError("BAD_REQUEST", "Only the expectation 100-continue is supported.")
+    await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+    request.writer.output_size = 0  # the interim answer is not the response
+
+
+async def _dispatch(request: web.BaseRequest, gateway: Gateway, base_url: str) -> web.Response:
+    message = _message(request, base_url)
     drained = True
+    try:
+        await _expect(request)
+    except ApiError as error:
+        return _closing(_response(gateway.reject(message, error)))
     if request.body_exists:
         try:
             message.body, message.oversized, drained = await _read_body(request, _MAX_BODY_BYTES)
@@ -103,12 +118,17 @@ def _closing(response: web.Response) -> web.Response:
     return response
 
 
+async def _routed(request: web.Request) -> web.Response:
+    return await _dispatch(request, request.app[GATEWAY], request.app[LISTENING].base_url)
+
+
 def create_app(service: MockService) -> web.Application:
-    """The aiohttp application for ``service`` (state setup and teardown included)."""
+    """The aiohttp application for ``service`` (state setup and teardown included). Mount it
+    anywhere; ``start`` serves it without aiohttp's router, as the gateway routes anyway."""
     app = web.Application()
     app[GATEWAY] = Gateway(service, control=ControlApi(service))
     app[LISTENING] = Listening()
-    app.router.add_route("*", r"/{tail:[\s\S]*}", _dispatch)  # newlines too
+    app.router.add_route("*", r"/{tail:[\s\S]*}", _routed)  # newlines too
 
     async def lifecycle(_: web.Application):
         await service.start()
@@ -159,37 +179,30 @@ class EnvelopeRequestHandler(RequestHandler):
 
 
 class EnvelopeServer(Server):
-    gateway: Gateway
+    """Hands every request straight to the gateway, which does the routing (so no aiohttp
+    route, and none of its text/plain errors, stands between them)."""
+
+    def __init__(self, gateway: Gateway, listening: Listening, **kwargs: Any) -> None:
+        super().__init__(self._handle, **kwargs)
+        self.gateway = gateway
+        self._listening = listening
+
+    async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
+        return await _dispatch(request, self.gateway, self._listening.base_url)
 
     def __call__(self) -> RequestHandler:
         return EnvelopeRequestHandler(self, loop=self._loop, **self._kwargs)
 
 
-def _enveloped(
-    handler: Callable[[web.BaseRequest], Awaitable[web.StreamResponse]], gateway: Gateway
-) -> Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]:
-    """aiohttp's own HTTP errors (no route for ``*`` or ``CONNECT`` targets, a failed
-    ``Expect``) as envelopes instead of its text/plain bodies."""
-
-    async def handle(request: web.BaseRequest) -> web.StreamResponse:
-        try:
-            return await handler(request)
-        except web.HTTPException as exc:
-            if exc.status < 400:
-                raise
-            error = error_for_status(exc.status, exc.reason)
-            return _response(gateway.reject(_message(request), error))
-
-    return handle
-
-
 class EnvelopeRunner(web.AppRunner):
     async def _make_server(self) -> Server:
-        server = await super()._make_server()
-        server.__class__ = EnvelopeServer
-        server.gateway = self.app[GATEWAY]
-        server.request_handler = _enveloped(server.request_handler, server.gateway)
-        return server
+        await super()._make_server()  # the app's startup; the server it makes goes unused
+        return EnvelopeServer(
+            self.app[GATEWAY],
+            self.app[LISTENING],
+            loop=asyncio.get_running_loop(),
+            **self._kwargs,
+        )
 
 
 async def start(

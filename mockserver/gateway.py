@@ -9,9 +9,9 @@ One code path serves both, so they cannot drift apart.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
@@ -19,10 +19,14 @@ from urllib.parse import unquote
 from mockserver.conformance import ResponseChecker
 from mockserver.core import keys, scenarios
 from mockserver.core.accounts import Principal
+from mockserver.core.books import Book
+from mockserver.core.codec import dumps
 from mockserver.core.errors import ApiError, BackendUnavailable
+from mockserver.core.ids import new_uuid
 from mockserver.core.service import MockService
 from mockserver.messages import (
     JSON_TYPE,
+    EncodedJson,
     Exchange,
     Headers,
     HttpReply,
@@ -67,6 +71,20 @@ def media_type(value: str) -> tuple[str, dict[str, str]]:
         name, _, val = param.partition("=")
         parsed[name.strip().lower()] = val.strip().strip('"').lower()
     return kind.strip().lower(), parsed
+
+
+def story_json(book: Book, now: float, asset_base: str) -> EncodedJson:
+    """The story as of ``now``; a settled one is encoded once (pollers ask for it again and
+    again, and it can no longer change)."""
+    settled_at = book.settled_at
+    if settled_at is not None and now >= settled_at:
+        return _settled_story(book, asset_base)
+    return EncodedJson(dumps(book.render(now, asset_base)))
+
+
+@functools.lru_cache(maxsize=1024)
+def _settled_story(book: Book, asset_base: str) -> EncodedJson:
+    return EncodedJson(dumps(book.render(book.settled_at, asset_base)))
 
 
 def error_for_status(status: int, message: str) -> ApiError:
@@ -180,11 +198,11 @@ class Gateway:
 
     def _scenario(self, headers: Headers) -> tuple[scenarios.RequestScenario, ApiError | None]:
         if not self.service.config.scenario_header:
-            return scenarios.RequestScenario(), None
+            return scenarios.NO_SCENARIO, None
         try:
             return scenarios.parse_header(headers.single(scenarios.HEADER)), None
         except ApiError as error:
-            return scenarios.RequestScenario(), error
+            return scenarios.NO_SCENARIO, error
 
     async def _create_story(self, exchange: Exchange, _: list[str]) -> HttpReply:
         principal, scenario, now = await self._authorize(exchange)
@@ -201,8 +219,8 @@ class Gateway:
 
     async def _get_story(self, exchange: Exchange, segments: list[str]) -> HttpReply:
         principal, _, now = await self._authorize(exchange)
-        story = await self.service.get_story(principal, segments[2], now, exchange.request.base_url)
-        reply = json_reply(exchange, 200, story)
+        book = await self.service.get_story(principal, segments[2])
+        reply = json_reply(exchange, 200, story_json(book, now, exchange.request.base_url))
         reply.headers.update(exchange.rate.headers())
         return reply
 
@@ -227,7 +245,7 @@ class Gateway:
         values = headers.get_all("x-request-id")
         if len(values) == 1 and _REQUEST_ID.fullmatch(values[0]):
             return values[0]
-        return str(uuid.uuid4())
+        return new_uuid()
 
     @staticmethod
     def error_reply(exchange: Exchange, error: ApiError) -> HttpReply:

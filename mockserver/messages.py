@@ -11,6 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from multidict import CIMultiDict, CIMultiDictProxy
+
+from mockserver.core.codec import dumps
 from mockserver.core.errors import ApiError
 from mockserver.core.limits import RateLimit
 from mockserver.core.validation import parse_json
@@ -20,16 +23,23 @@ JSON_TYPE = "application/json; charset=utf-8"
 _MAX_BODY_BYTES = load_spec().max_body_bytes
 
 
+RawHeaders = Sequence[tuple[str, str]] | CIMultiDictProxy[str] | CIMultiDict[str]
+
+
 class Headers:
     """Case-insensitive, multi-valued request headers."""
 
-    def __init__(self, pairs: Sequence[tuple[str, str]]) -> None:
-        self._values: dict[str, list[str]] = {}
-        for name, value in pairs:
-            self._values.setdefault(name.lower(), []).append(value)
+    __slots__ = ("_values",)
+
+    def __init__(self, headers: RawHeaders) -> None:
+        # An adapter's own multidict (aiohttp's) is used as it is, without a copy.
+        if isinstance(headers, CIMultiDictProxy | CIMultiDict):
+            self._values = headers
+        else:
+            self._values = CIMultiDictProxy(CIMultiDict(headers))
 
     def get_all(self, name: str) -> list[str]:
-        return self._values.get(name.lower(), [])
+        return self._values.getall(name, [])
 
     def get(self, name: str) -> str | None:
         values = self.get_all(name)
@@ -47,7 +57,7 @@ class Headers:
 class HttpRequest:
     method: str
     path: str  # raw (percent-encoded), without the query string
-    headers: Sequence[tuple[str, str]] = ()
+    headers: RawHeaders = ()
     body: bytes = b""
     client: str = "127.0.0.1"
     base_url: str = "http://127.0.0.1:8080"
@@ -82,14 +92,19 @@ class Exchange:
     delay_ms: int = 0
 
 
+class EncodedJson(bytes):
+    """JSON text encoded once and embedded as is wherever it is sent again."""
+
+
 def envelope(request_id: str, data: Any) -> bytes:
     """The success body ``{ok: true, requestId, data}``."""
-    return json.dumps({"ok": True, "requestId": request_id, "data": data}).encode()
+    encoded = data if isinstance(data, EncodedJson) else dumps(data)
+    return b'{"ok":true,"requestId":%b,"data":%b}' % (dumps(request_id), encoded)
 
 
 def error_envelope(request_id: str, error: ApiError) -> bytes:
     """The error body ``{ok: false, requestId, error: {code, message, fields?, meta?}}``."""
-    return json.dumps({"ok": False, "requestId": request_id, "error": error.payload()}).encode()
+    return dumps({"ok": False, "requestId": request_id, "error": error.payload()})
 
 
 def json_reply(exchange: Exchange, status: int, data: Any) -> HttpReply:

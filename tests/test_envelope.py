@@ -3,7 +3,10 @@ included), request ids, 404/405, content type, JSON parsing and the body-size li
 
 from __future__ import annotations
 
+import asyncio
 import json
+import socket
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -306,6 +309,40 @@ async def test_expect_100_continue_is_honoured(mock, create_body):
     )
     reply = await raw_exchange(mock.url, request + body)
     assert reply.status == 202
+
+
+def _send_after_continue(url: str, head: bytes, body: bytes) -> tuple[bytes, bytes]:
+    """Send ``head``, wait (≤ 2 s) for the interim answer, then the body: what curl does."""
+    parts = urlsplit(url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=2) as sock:
+        sock.sendall(head)
+        interim = sock.recv(65536)
+        sock.sendall(body)
+        final = b""
+        while b"\r\n\r\n" not in final:
+            final += sock.recv(65536)
+        return interim, final
+
+
+async def test_expect_100_continue_gets_the_interim_answer_before_the_body(mock, create_body):
+    body = json.dumps(create_body).encode()
+    head = (
+        b"POST /v1/stories HTTP/1.1\r\nHost: x\r\n" + PRO_KEY_HEADER + b"content-type: "
+        b"application/json\r\nExpect: 100-continue\r\nContent-Length: %d\r\n\r\n" % len(body)
+    )
+    interim, final = await asyncio.to_thread(_send_after_continue, mock.url, head, body)
+    assert interim.startswith(b"HTTP/1.1 100 Continue\r\n")
+    assert final.startswith(b"HTTP/1.1 202 ")
+
+
+async def test_unknown_expectation_is_refused_without_the_body(mock):
+    request = (
+        b"POST /v1/stories HTTP/1.1\r\nHost: x\r\n" + PRO_KEY_HEADER + b"content-type: "
+        b"application/json\r\nExpect: teapot\r\nContent-Length: 2\r\n\r\n"
+    )
+    reply = await raw_exchange(mock.url, request)
+    assert reply.status == 400
+    assert assert_raw_envelope_error(reply)["code"] == "BAD_REQUEST"
 
 
 # --- hostile headers: never a 5xx, always the envelope ------------------------------------

@@ -35,6 +35,49 @@ async def test_documents_round_trip_and_are_copies(backend):
     assert await backend.get("missing") is None
 
 
+async def test_load_decodes_the_document_or_gives_none(backend):
+    await backend.put("doc", {"n": 2})
+    assert await backend.load("doc", lambda doc: ("decoded", doc["n"])) == ("decoded", 2)
+    assert await backend.load("missing", lambda doc: doc) is None
+
+
+async def test_load_sees_every_change_to_the_document(backend):
+    def decode(doc):
+        return tuple(sorted(doc.items()))
+
+    await backend.put("doc", {"a": 1})
+    assert await backend.load("doc", decode) == (("a", 1),)
+    await backend.merge("doc", {"b": 2})
+    assert await backend.load("doc", decode) == (("a", 1), ("b", 2))
+    await backend.put("doc", {"c": 3})
+    assert await backend.load("doc", decode) == (("c", 3),)
+    await backend.delete("doc")
+    assert await backend.load("doc", decode) is None
+
+
+async def test_load_does_not_outlive_the_expiry_of_its_document(backend):
+    await backend.put("short", 1, expire_seconds=0.05)
+    assert await backend.load("short", str) == "1"
+    await asyncio.sleep(0.15)
+    assert await backend.load("short", str) is None
+
+
+async def test_memory_load_decodes_once_while_the_document_is_unchanged():
+    backend, calls = MemoryBackend(), []
+
+    def decode(doc):
+        calls.append(doc)
+        return frozenset(doc)
+
+    await backend.put("doc", {"a": 1})
+    first = await backend.load("doc", decode)
+    assert await backend.load("doc", decode) is first
+    assert await backend.load("doc", lambda doc: frozenset(doc)) == first  # another decoder
+    await backend.put("doc", {"a": 1})
+    assert await backend.load("doc", decode) == first
+    assert len(calls) == 2
+
+
 async def test_document_with_expiry_is_dropped_after_it(backend):
     await backend.put("short", 1, expire_seconds=0.05)
     await backend.put("long", 2)

@@ -4,9 +4,14 @@ offending field reported together, non-object and non-JSON bodies, and book ids.
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from mockserver.core.errors import ApiError
+from mockserver.core.validation import parse_json
 from mockserver.spec import load_spec
 from tests.conftest import CREATE_BODY
 from tests.mock_kit import SOME_UUID, create_book, data_of, error_of, read_book
@@ -93,7 +98,7 @@ async def test_page_count_7_0_is_stored_as_the_integer_7(client, pro_headers, cr
     response = await _post_raw(client, pro_headers, raw)
     book = data_of(response, 202)
     story = await client.get(f"/v1/stories/{book['bookId']}", headers=pro_headers)
-    assert '"pageCount": 7,' in story.text
+    assert re.search(r'"pageCount":\s*7,', story.text)  # the integer, not 7.0
 
 
 @pytest.mark.parametrize(
@@ -312,3 +317,54 @@ async def test_another_users_book_is_the_same_404_as_an_unknown_id(
 
 async def test_id_is_validated_only_after_the_key(client):
     error_of(await client.get("/v1/stories/abc"), 401, "UNAUTHORIZED")
+
+
+# --- parsing: orjson's fast path gives the strict parser's verdict -------------------------
+def _strict_parse(raw: bytes) -> object:
+    """The reference: the standard library, refusing what RFC 8259 refuses."""
+
+    def reject(name: str) -> None:
+        raise ValueError(name)
+
+    parsed = json.loads(raw.decode("utf-8"), parse_constant=reject)
+    json.dumps(parsed, ensure_ascii=False).encode("utf-8")
+    return parsed
+
+
+def _verdict(parse, raw: bytes) -> tuple[str, object]:
+    try:
+        return "accepted", parse(raw)
+    except (ApiError, UnicodeError, ValueError, RecursionError):
+        return "refused", None
+
+
+_int64 = st.integers(min_value=-(2**63), max_value=2**64 - 1)
+_json_values = st.recursive(
+    st.none() | st.booleans() | _int64 | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=_json_values, ascii_only=st.booleans())
+def test_fast_parse_agrees_with_the_strict_parser_on_json_text(value, ascii_only):
+    raw = json.dumps(value, ensure_ascii=ascii_only).encode("utf-8", "surrogatepass")
+    assert _verdict(parse_json, raw) == _verdict(_strict_parse, raw)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    raw=st.binary(max_size=40)
+    | st.text(max_size=30).map(lambda t: t.encode("utf-8", "surrogatepass"))
+)
+def test_fast_parse_agrees_with_the_strict_parser_on_any_bytes(raw):
+    assert _verdict(parse_json, raw)[0] == _verdict(_strict_parse, raw)[0]
+
+
+@pytest.mark.parametrize("number", [2**64, 2**70, -(2**63) - 1])
+async def test_page_count_past_64_bits_is_a_validation_error(
+    client, pro_headers, create_body, number
+):
+    raw = json.dumps({**create_body, "pageCount": number}).encode()
+    assert set(_fields(await _post_raw(client, pro_headers, raw))) == {"pageCount"}

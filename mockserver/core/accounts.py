@@ -2,30 +2,38 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import asdict, dataclass
 
 from mockserver.core import keys
 from mockserver.core.errors import ApiError
+from mockserver.core.ids import new_token
 from mockserver.core.state.base import StateBackend
 from mockserver.spec import Plan
 
 
-@dataclass
+@dataclass(frozen=True)
 class User:
     id: str
     name: str
     plan: str
     monthly_credits: int | None = None  # overrides the plan's quota when set
 
+    @classmethod
+    def from_record(cls, record: dict[str, object]) -> User:
+        return cls(**record)  # type: ignore[arg-type]
 
-@dataclass
+
+@dataclass(frozen=True)
 class KeyRecord:
     key_id: str
     user_id: str
     digest: str
     revoked: bool = False
     suspended: bool = False
+
+    @classmethod
+    def from_record(cls, record: dict[str, object]) -> KeyRecord:
+        return cls(**record)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -75,7 +83,7 @@ class Accounts:
     ) -> IssuedKey:
         self._plan(plan)
         user = User(
-            id=user_id or f"user_{uuid.uuid4().hex[:12]}",
+            id=user_id or f"user_{new_token()}",
             name=name or plan,
             plan=plan,
             monthly_credits=monthly_credits,
@@ -85,10 +93,10 @@ class Accounts:
         return await self.issue_key(user.id, api_key=api_key)
 
     async def get_user(self, user_id: str) -> User:
-        raw = await self._db.get(f"user:{user_id}")
-        if raw is None:
+        user = await self._db.load(f"user:{user_id}", User.from_record)
+        if user is None:
             raise ApiError("NOT_FOUND", f"No user {user_id!r}.")
-        return User(**raw)
+        return user
 
     async def update_user(
         self, user_id: str, *, plan: str | None = None, monthly_credits: int | None = None
@@ -119,9 +127,7 @@ class Accounts:
         if not self._plan(user.plan).api_access and api_key is None:
             raise ApiError("PLAN_REQUIRED", "Free plans cannot issue API keys.")
         plain = api_key or keys.new_key()
-        record = KeyRecord(
-            key_id=f"key_{uuid.uuid4().hex[:12]}", user_id=user_id, digest=keys.digest(plain)
-        )
+        record = KeyRecord(key_id=f"key_{new_token()}", user_id=user_id, digest=keys.digest(plain))
         await self._db.put(f"key:{record.digest}", asdict(record))
         await self._db.put(f"key-id:{record.key_id}", record.digest)
         await self._db.add_member(f"user-keys:{user_id}", record.key_id)
@@ -129,10 +135,12 @@ class Accounts:
 
     async def key_record(self, key_id: str) -> KeyRecord:
         digest = await self._db.get(f"key-id:{key_id}")
-        raw = None if digest is None else await self._db.get(f"key:{digest}")
-        if raw is None:
+        record = (
+            None if digest is None else await self._db.load(f"key:{digest}", KeyRecord.from_record)
+        )
+        if record is None:
             raise ApiError("NOT_FOUND", f"No key {key_id!r}.")
-        return KeyRecord(**raw)
+        return record
 
     async def user_keys(self, user_id: str) -> list[KeyRecord]:
         return [await self.key_record(k) for k in await self._db.members(f"user-keys:{user_id}")]
@@ -164,10 +172,9 @@ class Accounts:
         if not keys.well_formed(presented):
             raise ApiError("INVALID_API_KEY", "Invalid API key.")
         computed = keys.digest(presented)
-        raw = await self._db.get(f"key:{computed}")
-        if raw is None or not keys.digests_equal(raw["digest"], computed) or raw["revoked"]:
+        record = await self._db.load(f"key:{computed}", KeyRecord.from_record)
+        if record is None or not keys.digests_equal(record.digest, computed) or record.revoked:
             raise ApiError("INVALID_API_KEY", "Invalid API key.")
-        record = KeyRecord(**raw)
         user = await self.get_user(record.user_id)
         plan = self._plan(user.plan)
         if not plan.api_access:

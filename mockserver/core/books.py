@@ -36,7 +36,7 @@ class JobScenario:
         return self.fail_at_page or self.stall_at_page
 
 
-@dataclass
+@dataclass(frozen=True)
 class Book:
     id: str
     user_id: str
@@ -98,6 +98,16 @@ class Book:
             return cap
         done = math.floor((now - self.created_at) / self.page_seconds) - 1
         return max(0, min(cap, done))
+
+    @property
+    def settled_at(self) -> float | None:
+        """From when on ``render`` gives the same story at any time (completed, failed, or no
+        job at all); None while the job can still move (running, or stalled forever)."""
+        if self.task_id is None:
+            return self.created_at
+        if self.failure_time is not None:
+            return self.failure_time
+        return None if self.stop_step is not None else self.step_time(self.steps)
 
     def status(self, now: float) -> str:
         if self.task_id is None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import abc
 import functools
 import time
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Protocol
 
 from mockserver.core.errors import ApiError
@@ -125,11 +125,17 @@ def parse_iso(value: str) -> float:
 
 
 def utc_day(ts: float) -> str:
-    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d")
+    return _utc_date(int(ts // 86400)).isoformat()
 
 
 def utc_month(ts: float) -> str:
-    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m")
+    return _utc_date(int(ts // 86400)).isoformat()[:7]
+
+
+@functools.lru_cache(maxsize=64)
+def _utc_date(days_since_epoch: int) -> date:
+    """Every book created asks for its day and month: a calendar lookup once a day."""
+    return datetime.fromtimestamp(days_since_epoch * 86400, tz=UTC).date()
 
 
 def seconds_to_next_day(ts: float) -> float:

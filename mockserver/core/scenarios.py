@@ -51,9 +51,12 @@ def _positive_int(name: str, value: str) -> int:
     return number
 
 
+NO_SCENARIO = RequestScenario()
+
+
 def parse_header(value: str | None) -> RequestScenario:
     if not value:
-        return RequestScenario()
+        return NO_SCENARIO
     error_status, delay_ms, fail_at, stall_at = None, 0, None, None
     for token in (t.strip() for t in value.split(",")):
         name, _, arg = token.partition("=")

@@ -7,7 +7,6 @@ counters and idempotency records. Both are ``StateBackend``s — in memory, or R
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +17,7 @@ from mockserver.core.books import Book, JobScenario
 from mockserver.core.clock import Clock, make_clock
 from mockserver.core.errors import ApiError
 from mockserver.core.idempotency import IdempotencyStore, Replay
+from mockserver.core.ids import new_uuid
 from mockserver.core.limits import AuthFailureGuard, Quotas, RateLimit, RateLimiter, WindowCounter
 from mockserver.core.outage import OutageMonitor
 from mockserver.core.scenarios import ScenarioQueue
@@ -154,9 +154,9 @@ class MockService:
         reservation = await self.quotas.reserve(principal, payload["pageCount"], now)
         try:
             book = Book(
-                id=str(uuid.uuid4()),
+                id=new_uuid(),
                 user_id=principal.user.id,
-                task_id=str(uuid.uuid4()),
+                task_id=new_uuid(),
                 source="api",
                 story_idea=payload["storyIdea"],
                 age_range=payload["ageRange"],
@@ -176,14 +176,13 @@ class MockService:
             await self.quotas.schedule_refund(book.user_id, reservation, book.failure_time)
         return book
 
-    async def get_story(
-        self, principal: Principal, book_id: str, now: float, asset_base: str
-    ) -> dict[str, Any]:
-        """id validation → ownership; another user's book is the same 404 as an unknown id."""
+    async def get_story(self, principal: Principal, book_id: str) -> Book:
+        """id validation → ownership; another user's book is the same 404 as an unknown id.
+        (The caller renders it: ``Book.render``.)"""
         book = await self.load_book(validate_book_id(book_id))
         if book is None or book.user_id != principal.user.id:
             raise ApiError("NOT_FOUND", "Story not found.")
-        return book.render(now, asset_base)
+        return book
 
     async def asset(self, book_id: str, name: str, now: float) -> bytes:
         book = await self.load_book(book_id.lower())
@@ -193,8 +192,7 @@ class MockService:
 
     # --- books ---------------------------------------------------------------------------
     async def load_book(self, book_id: str) -> Book | None:
-        raw = await self.db.get(f"book:{book_id}")
-        return None if raw is None else Book.from_record(raw)
+        return await self.db.load(f"book:{book_id}", Book.from_record)
 
     async def _save(self, book: Book) -> None:
         await self.db.put(f"book:{book.id}", book.to_record())
@@ -214,9 +212,9 @@ class MockService:
         """A book made on the dashboard (``source: web``): complete, sharing the credits."""
         await self.accounts.get_user(user_id)
         book = Book(
-            id=str(uuid.uuid4()),
+            id=new_uuid(),
             user_id=user_id,
-            task_id=str(uuid.uuid4()) if with_task else None,
+            task_id=new_uuid() if with_task else None,
             source="web",
             story_idea=story_idea,
             page_count=page_count,

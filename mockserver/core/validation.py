@@ -8,6 +8,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
 from jsonschema import ValidationError
 from jsonschema.protocols import Validator
 
@@ -104,7 +105,16 @@ def _reject_constant(name: str) -> Any:
 
 def parse_json(raw: bytes) -> Any:
     """Strict RFC 8259: UTF-8 only, no NaN/Infinity, no lone surrogates (``"\\ud800"`` decodes
-    to text no UTF-8 can carry); deep nesting is a parse error."""
+    to text no UTF-8 can carry); deep nesting is a parse error.
+
+    orjson parses what it can (the fast path), and rejects all of the above; the standard
+    library then judges what orjson refused — a number too large for a double is still JSON.
+    (orjson reads an integer past 64 bits as a float: out of every range the contract allows,
+    so the verdict on the body is the same.)"""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        pass
     try:
         parsed = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
         json.dumps(parsed, ensure_ascii=False).encode("utf-8")  # UnicodeEncodeError on surrogates

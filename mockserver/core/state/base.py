@@ -8,11 +8,12 @@ A backend that cannot reach its store raises ``BackendUnavailable``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 JSON = Any
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,12 @@ class StateBackend(Protocol):
 
     # documents ---------------------------------------------------------------------------
     async def get(self, key: str) -> JSON | None: ...
+
+    async def load(self, key: str, decode: Callable[[JSON], T]) -> T | None:
+        """The document at ``key`` as ``decode`` builds it, or None if absent. ``decode`` must be
+        pure and its value immutable: a backend may hand the same value out again for as long
+        as the document is unchanged (the memory backend does, sparing the hot path of every
+        request a parse and a copy)."""
 
     async def put(self, key: str, value: JSON, expire_seconds: float | None = None) -> None:
         """Store ``value``; with ``expire_seconds`` (wall clock) the document is dropped then —

@@ -10,8 +10,7 @@ and without client-side retries: a retried increment could count twice.
 from __future__ import annotations
 
 import json
-import uuid
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
 import redis.asyncio as aioredis
@@ -20,7 +19,9 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from mockserver.core.codec import dumps
 from mockserver.core.errors import BackendUnavailable
+from mockserver.core.ids import new_token
 from mockserver.core.state import DEFAULT_REDIS_PREFIX
 from mockserver.core.state.base import JSON, Quota
 
@@ -155,9 +156,13 @@ class RedisBackend:
         raw = await self._call(self._redis.get(self._key("doc", key)))
         return None if raw is None else json.loads(raw)
 
+    async def load(self, key: str, decode: Callable[[JSON], T]) -> T | None:
+        document = await self.get(key)
+        return None if document is None else decode(document)
+
     async def put(self, key: str, value: JSON, expire_seconds: float | None = None) -> None:
         px = None if expire_seconds is None else _ms(expire_seconds)
-        await self._call(self._redis.set(self._key("doc", key), json.dumps(value), px=px))
+        await self._call(self._redis.set(self._key("doc", key), dumps(value), px=px))
 
     async def delete(self, *keys: str) -> None:
         if keys:
@@ -189,7 +194,7 @@ class RedisBackend:
 
     async def merge(self, key: str, fields: dict[str, JSON]) -> JSON | None:
         keys = [self._key("doc", key)]
-        merged = await self._call(self._merge(keys=keys, args=[json.dumps(fields)]))
+        merged = await self._call(self._merge(keys=keys, args=[dumps(fields)]))
         return None if merged is None else json.loads(merged)
 
     async def add_float(self, key: str, delta: float) -> float:
@@ -213,14 +218,14 @@ class RedisBackend:
         self, key: str, record: JSON, now: float, lease_seconds: float | None = None
     ) -> JSON | None:
         lease = "" if lease_seconds is None else _ms(lease_seconds)
-        args = [json.dumps(record), repr(float(now)), lease]
+        args = [dumps(record), repr(float(now)), lease]
         existing = await self._call(self._claim([self._key("doc", key)], args))
         return None if existing is None else json.loads(existing)
 
     # scheduled items and queues ----------------------------------------------------------
     async def schedule(self, key: str, due: float, item: JSON) -> None:
         # A unique member: two equal items (two refunds of one size) must both be kept.
-        member = f"{uuid.uuid4().hex}:{json.dumps(item)}"
+        member = f"{new_token(32)}:{dumps(item).decode()}"
         await self._call(self._redis.zadd(self._key("due", key), {member: due}))
 
     async def pop_due(self, key: str, now: float) -> list[JSON]:
@@ -229,7 +234,7 @@ class RedisBackend:
 
     async def push(self, key: str, *items: JSON) -> None:
         if items:
-            await self._call(self._redis.rpush(self._key("queue", key), *map(json.dumps, items)))
+            await self._call(self._redis.rpush(self._key("queue", key), *map(dumps, items)))
 
     async def pop(self, key: str) -> JSON | None:
         raw = await self._call(self._redis.lpop(self._key("queue", key)))
