@@ -93,6 +93,33 @@ def cpu_seconds(pid: int | None) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+@dataclass(frozen=True)
+class Placement:
+    """Which CPUs the servers and wrk run on: apart, so that neither steals the other's CPU
+    (Linux; elsewhere, or on one CPU, the scheduler decides)."""
+
+    server: frozenset[int] = frozenset()
+    load: frozenset[int] = frozenset()
+
+    @classmethod
+    def split(cls) -> Placement:
+        if not hasattr(os, "sched_getaffinity"):
+            return cls()
+        cpus = sorted(os.sched_getaffinity(0))
+        if len(cpus) < 2:
+            return cls()
+        return cls(server=frozenset(cpus[-1:]), load=frozenset(cpus[:-1]))
+
+    def pin_server(self, pid: int | None) -> None:
+        if self.server and pid:
+            os.sched_setaffinity(pid, self.server)
+
+    def pin_load(self) -> None:
+        """In the wrk child, before it execs."""
+        if self.load:
+            os.sched_setaffinity(0, self.load)
+
+
 def wrk(
     url: str,
     scenario: Scenario,
@@ -101,6 +128,7 @@ def wrk(
     connections: int,
     threads: int,
     pid: int | None = None,
+    placement: Placement = Placement(),
 ) -> dict[str, Any]:
     """One wrk run; with the server's ``pid``, also its CPU time per request."""
     cpu_before = cpu_seconds(pid)
@@ -125,6 +153,7 @@ def wrk(
             capture_output=True,
             text=True,
             timeout=seconds + 60,
+            preexec_fn=placement.pin_load,
         )
     finally:
         os.unlink(fh.name)
@@ -207,7 +236,7 @@ Target = tuple[str, str, Scenario, int | None]  # label, base URL, scenario, ser
 
 
 def measure(
-    pairs: list[Target], *, seconds: int, rounds: int, **wrk_options: int
+    pairs: list[Target], *, seconds: int, rounds: int, **wrk_options: Any
 ) -> dict[str, dict[str, Any]]:
     """Each target ``rounds`` times, interleaved so that a noisy neighbour hurts both servers
     alike; keeps each label's best round (the least disturbed)."""
@@ -224,8 +253,10 @@ def measure(
 
 def run(seconds: int, connections: int, threads: int, warmup: int, rounds: int) -> dict[str, Any]:
     results: dict[str, Any] = {}
-    options = {"connections": connections, "threads": threads}
+    placement = Placement.split()
+    options = {"connections": connections, "threads": threads, "placement": placement}
     with target.local_mock(bench_config(), page_seconds=0.01) as mock:
+        placement.pin_server(mock.extra.get("pid"))  # type: ignore[arg-type]
         cases = scenarios(mock)
         sized = []
         for case in cases:
@@ -234,6 +265,7 @@ def run(seconds: int, connections: int, threads: int, warmup: int, rounds: int) 
                 raise RuntimeError(f"{case.name}: expected {case.status}, got {status}")
             sized.append((case, len(body)))
         with bare_server(sized) as (bare_url, bare_pid):
+            placement.pin_server(bare_pid)
             for case, size in sized:
                 bare_case = dataclasses.replace(case, path=f"/{case.name}")
                 pairs: list[Target] = [
