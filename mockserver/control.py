@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import hmac
+import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -20,8 +21,9 @@ from mockserver.messages import Exchange, HttpReply, json_reply
 from mockserver.spec import Spec
 
 ADMIN_HEADER = "X-Mock-Admin-Token"
-Action = Callable[["ControlApi", Exchange, list[str]], Awaitable[tuple[int, Any]]]
-Handler = Callable[[Exchange, list[str]], Awaitable[HttpReply]]
+Params = dict[str, str]
+Action = Callable[["ControlApi", Exchange, Params], Awaitable[tuple[int, Any]]]
+Handler = Callable[[Exchange, Params], Awaitable[HttpReply]]
 
 
 @functools.cache
@@ -29,55 +31,24 @@ def control_spec() -> Spec:
     return Spec.load(Path(__file__).with_name("control-api.yaml"))
 
 
-def _routes() -> list[tuple[tuple[str, ...], dict[str, Action]]]:
-    c = ControlApi
-    return [
-        (("health",), {"GET": c.health}),
-        (("reset",), {"POST": c.reset}),
-        (("dev-keys",), {"GET": c.dev_keys}),
-        (("clock",), {"GET": c.get_clock}),
-        (("clock", "advance"), {"POST": c.advance_clock}),
-        (("clock", "set"), {"POST": c.set_clock}),
-        (("users",), {"POST": c.create_user}),
-        (("users", "*"), {"GET": c.get_user, "PATCH": c.update_user}),
-        (("users", "*", "keys"), {"POST": c.issue_key}),
-        (("users", "*", "usage"), {"GET": c.get_usage, "PUT": c.set_usage}),
-        (("users", "*", "books"), {"POST": c.add_dashboard_book}),
-        (("keys", "*", "*"), {"POST": c.key_action}),
-        (
-            ("scenarios",),
-            {"GET": c.list_scenarios, "POST": c.queue_scenario, "DELETE": c.clear_scenarios},
-        ),
-    ]
+def _snake_case(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
 class ControlApi:
     def __init__(self, service: MockService) -> None:
         self.service = service
-        self._routes = _routes()
 
-    # --- routing (called by the gateway) -------------------------------------------------
-    def _match(self, segments: list[str]) -> dict[str, Action]:
-        for pattern, methods in self._routes:
-            if len(pattern) == len(segments) and all(
-                p in ("*", s) for p, s in zip(pattern, segments, strict=True)
-            ):
-                return methods
-        raise ApiError("NOT_FOUND", "No such control endpoint.")
+    # --- routing (the gateway routes by control-api.yaml's paths) ------------------------
+    def operation(self, operation_id: str) -> Handler:
+        """The handler of a control-api.yaml operation: its action (``createUser`` →
+        ``create_user``), behind the admin token except for ``health``."""
+        action: Action = getattr(ControlApi, _snake_case(operation_id))
 
-    def allowed(self, segments: list[str]) -> tuple[str, ...]:
-        return tuple(self._match(segments))
-
-    def handler(self, method: str, segments: list[str]) -> Handler | None:
-        """The handler of ``method`` on this control path (None: not allowed here)."""
-        action = self._match(segments).get(method)
-        if action is None:
-            return None
-
-        async def run(exchange: Exchange, _: list[str]) -> HttpReply:
+        async def run(exchange: Exchange, params: Params) -> HttpReply:
             if action is not ControlApi.health:
                 self._check_admin(exchange)
-            status, data = await action(self, exchange, segments)
+            status, data = await action(self, exchange, params)
             return json_reply(exchange, status, data)
 
         return run
@@ -97,7 +68,7 @@ class ControlApi:
         return body
 
     # --- actions -------------------------------------------------------------------------
-    async def health(self, exchange: Exchange, _: list[str]) -> tuple[int, Any]:
+    async def health(self, exchange: Exchange, _: Params) -> tuple[int, Any]:
         svc = self.service
         return 200, {
             "status": "ok",
@@ -107,11 +78,11 @@ class ControlApi:
             "cacheReachable": not svc.outage.down,
         }
 
-    async def reset(self, exchange: Exchange, _: list[str]) -> tuple[int, Any]:
+    async def reset(self, exchange: Exchange, _: Params) -> tuple[int, Any]:
         await self.service.reset()
         return 200, {"reset": True}
 
-    async def dev_keys(self, exchange: Exchange, _: list[str]) -> tuple[int, Any]:
+    async def dev_keys(self, exchange: Exchange, _: Params) -> tuple[int, Any]:
         result = {}
         for name in DEV_USERS:
             records = await self.service.accounts.user_keys(dev_user_id(name))
@@ -126,15 +97,15 @@ class ControlApi:
     async def _clock(self) -> dict[str, Any]:
         return {"mode": self.service.clock.mode, "now": isoformat(await self.service.now())}
 
-    async def get_clock(self, exchange: Exchange, _: list[str]) -> tuple[int, Any]:
+    async def get_clock(self, exchange: Exchange, _: Params) -> tuple[int, Any]:
         return 200, await self._clock()
 
-    async def advance_clock(self, exchange: Exchange, _: list[str]) -> tuple[int, Any]:
+    async def advance_clock(self, exchange: Exchange, _: Params) -> tuple[int, Any]:
         body = self._body(exchange, "AdvanceClock")
         await self.service.clock.advance(float(body["seconds"]))
         return 200, await self._clock()
 
-    async def set_clock(self, exchange: Exchange, _: list[str]) -> tuple[int, Any]:
+    async def set_clock(self, exchange: Exchange, _: Params) -> tuple[int, Any]:
         body = self._body(exchange, "SetClock")
         try:
             when = parse_iso(body["now"])
@@ -143,7 +114,7 @@ class ControlApi:
         await self.service.clock.set(when)
         return 200, await self._clock()
 
-    async def create_user(self, exchange: Exchange, _: list[str]) -> tuple[int, Any]:
+    async def create_user(self, exchange: Exchange, _: Params) -> tuple[int, Any]:
         body = self._body(exchange, "CreateUser")
         accounts = self.service.accounts
         user_id = f"user_{keys.new_key()[-12:]}"
@@ -175,44 +146,44 @@ class ControlApi:
             "books": await svc.user_books(user_id),
         }
 
-    async def get_user(self, exchange: Exchange, segments: list[str]) -> tuple[int, Any]:
-        return 200, await self._user_view(segments[1])
+    async def get_user(self, exchange: Exchange, params: Params) -> tuple[int, Any]:
+        return 200, await self._user_view(params["userId"])
 
-    async def update_user(self, exchange: Exchange, segments: list[str]) -> tuple[int, Any]:
+    async def update_user(self, exchange: Exchange, params: Params) -> tuple[int, Any]:
         body = self._body(exchange, "UpdateUser")
         await self.service.accounts.update_user(
-            segments[1], plan=body.get("plan"), monthly_credits=body.get("monthlyCredits")
+            params["userId"], plan=body.get("plan"), monthly_credits=body.get("monthlyCredits")
         )
-        return 200, await self._user_view(segments[1])
+        return 200, await self._user_view(params["userId"])
 
-    async def issue_key(self, exchange: Exchange, segments: list[str]) -> tuple[int, Any]:
-        issued = await self.service.accounts.issue_key(segments[1])
+    async def issue_key(self, exchange: Exchange, params: Params) -> tuple[int, Any]:
+        issued = await self.service.accounts.issue_key(params["userId"])
         return 201, {"userId": issued.user_id, "keyId": issued.key_id, "apiKey": issued.api_key}
 
     async def _usage(self, user_id: str) -> dict[str, Any]:
         svc = self.service
         return await svc.quotas.usage(await svc.accounts.account(user_id), await svc.now())
 
-    async def get_usage(self, exchange: Exchange, segments: list[str]) -> tuple[int, Any]:
-        return 200, await self._usage(segments[1])
+    async def get_usage(self, exchange: Exchange, params: Params) -> tuple[int, Any]:
+        return 200, await self._usage(params["userId"])
 
-    async def set_usage(self, exchange: Exchange, segments: list[str]) -> tuple[int, Any]:
+    async def set_usage(self, exchange: Exchange, params: Params) -> tuple[int, Any]:
         body = self._body(exchange, "SetUsage")
-        await self.service.accounts.get_user(segments[1])
+        await self.service.accounts.get_user(params["userId"])
         await self.service.quotas.set_usage(
-            segments[1],
+            params["userId"],
             await self.service.now(),
             books_today=body.get("booksToday"),
             credits_used=body.get("creditsUsed"),
         )
-        return 200, await self._usage(segments[1])
+        return 200, await self._usage(params["userId"])
 
-    async def add_dashboard_book(self, exchange: Exchange, segments: list[str]) -> tuple[int, Any]:
+    async def add_dashboard_book(self, exchange: Exchange, params: Params) -> tuple[int, Any]:
         body = self._body(exchange, "DashboardBook")
         svc = self.service
         now = await svc.now()
         book = await svc.add_dashboard_book(
-            segments[1],
+            params["userId"],
             title=body.get("title"),
             story_idea=body.get("storyIdea", "A book made on the dashboard."),
             page_count=body.get("pageCount", 5),
@@ -222,8 +193,8 @@ class ControlApi:
         )
         return 201, book.render(now, exchange.request.base_url)
 
-    async def key_action(self, exchange: Exchange, segments: list[str]) -> tuple[int, Any]:
-        key_id, action = segments[1], segments[2]
+    async def key_action(self, exchange: Exchange, params: Params) -> tuple[int, Any]:
+        key_id, action = params["keyId"], params["action"]
         accounts = self.service.accounts
         if action == "rotate":
             issued = await accounts.rotate(key_id)
@@ -242,10 +213,10 @@ class ControlApi:
             "suspended": record.suspended,
         }
 
-    async def list_scenarios(self, exchange: Exchange, _: list[str]) -> tuple[int, Any]:
+    async def list_scenarios(self, exchange: Exchange, _: Params) -> tuple[int, Any]:
         return 200, await self.service.scenarios.pending(await self.service.accounts.user_ids())
 
-    async def queue_scenario(self, exchange: Exchange, _: list[str]) -> tuple[int, Any]:
+    async def queue_scenario(self, exchange: Exchange, _: Params) -> tuple[int, Any]:
         body = self._body(exchange, "Scenario")
         queue, count = self.service.scenarios, body.get("count", 1)
         if "error" in body:
@@ -261,7 +232,7 @@ class ControlApi:
             await queue.queue_jobs(job, count, body.get("userId"))
         return 200, {"queued": count}
 
-    async def clear_scenarios(self, exchange: Exchange, _: list[str]) -> tuple[int, Any]:
+    async def clear_scenarios(self, exchange: Exchange, _: Params) -> tuple[int, Any]:
         await self.service.scenarios.clear(await self.service.accounts.user_ids())
         return 200, {"cleared": True}
 

@@ -13,10 +13,11 @@ import functools
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import unquote
 
 from mockserver.conformance import ResponseChecker
+from mockserver.control import ControlApi, control_spec
 from mockserver.core import keys, scenarios
 from mockserver.core.accounts import Principal
 from mockserver.core.books import Book
@@ -35,10 +36,8 @@ from mockserver.messages import (
     error_envelope,
     json_reply,
 )
+from mockserver.routing import Operation, Router
 from mockserver.spec import load_spec
-
-if TYPE_CHECKING:
-    from mockserver.control import ControlApi
 
 __all__ = ["JSON_TYPE", "Exchange", "Gateway", "Headers", "HttpReply", "HttpRequest", "envelope"]
 
@@ -48,7 +47,10 @@ _REQUEST_ID = re.compile(_spec.request_id_pattern)
 _IDEMPOTENCY_HEADER = _spec.rules["idempotency"]["header"]
 _REPLAY_HEADER = _spec.rules["idempotency"]["replayHeader"]
 
-Handler = Callable[[Exchange, list[str]], Awaitable[HttpReply]]
+Params = dict[str, str]
+Handler = Callable[[Exchange, Params], Awaitable[HttpReply]]
+#: Where the mock serves illustrations (the real API's storage host; not in openapi.yaml).
+ASSET_PATH = "/assets/{bookId}/{file}"
 
 
 def presented_key(headers: Headers) -> str | None:
@@ -105,6 +107,12 @@ class Gateway:
         self.service = service
         self.control = control
         self.checker = checker or (ResponseChecker() if service.config.validate_responses else None)
+        self._router: Router[Handler] = Router()
+        api = {"createStory": self._create_story, "getStory": self._get_story}
+        self._router.add_paths(_spec.document, api.__getitem__, checked=True)
+        self._router.add(ASSET_PATH, {"GET": Operation(None, self._asset)})
+        if control is not None:
+            self._router.add_paths(control_spec().document, control.operation, checked=False)
         #: Every spec violation seen by the response validator (tests assert it stays empty).
         self.violations: list[str] = []
 
@@ -112,16 +120,19 @@ class Gateway:
     async def handle(self, request: HttpRequest) -> HttpReply:
         exchange = self._exchange(request)
         segments = [unquote(s) for s in request.path.split("/")[1:]]
-        operation, reply = None, None
+        operation = None
         try:
-            operation, handler, allowed = self._route(request.method, segments)
-            if handler is None:
+            route = self._router.match(segments)
+            if route is None:
+                raise ApiError("NOT_FOUND", "No such endpoint.")
+            if request.method not in route.operations:
                 raise ApiError(
                     "METHOD_NOT_ALLOWED",
                     f"Method {request.method} is not allowed here.",
-                    headers={"Allow": ", ".join(allowed)},
+                    headers={"Allow": ", ".join(route.operations)},
                 )
-            reply = await handler(exchange, segments)
+            operation, handler = route.operations[request.method]
+            reply = await handler(exchange, route.params)
         except ApiError as error:
             reply = self.error_reply(exchange, error)
         except BackendUnavailable as exc:
@@ -150,30 +161,6 @@ class Gateway:
     def _exchange(self, request: HttpRequest) -> Exchange:
         headers = Headers(request.headers)
         return Exchange(request, headers, self._request_id(headers))
-
-    def _route(
-        self, method: str, segments: list[str]
-    ) -> tuple[str | None, Handler | None, tuple[str, ...]]:
-        """(operationId or None, handler for this method or None, allowed methods)."""
-        table: dict[str, tuple[str | None, Handler]]
-        if segments[:2] == ["v1", "stories"] and len(segments) == 2:
-            table = {"POST": ("createStory", self._create_story)}
-        elif segments[:2] == ["v1", "stories"] and len(segments) == 3:
-            table = {"GET": ("getStory", self._get_story)}
-        elif segments[:1] == ["assets"] and len(segments) == 3:
-            table = {"GET": (None, self._asset)}
-        elif segments[:1] == ["_mock"] and self.control is not None:
-            return (
-                None,
-                self.control.handler(method, segments[1:]),
-                self.control.allowed(segments[1:]),
-            )
-        else:
-            raise ApiError("NOT_FOUND", "No such endpoint.")
-        operation, handler = table.get(method, (None, None))
-        if handler is None:
-            return None, None, tuple(table)
-        return operation, handler, tuple(table)
 
     # --- operations ----------------------------------------------------------------------
     async def _authorize(
@@ -204,7 +191,7 @@ class Gateway:
         except ApiError as error:
             return scenarios.NO_SCENARIO, error
 
-    async def _create_story(self, exchange: Exchange, _: list[str]) -> HttpReply:
+    async def _create_story(self, exchange: Exchange, _: Params) -> HttpReply:
         principal, scenario, now = await self._authorize(exchange)
         body = self._json_body(exchange)
         idempotency_key = exchange.headers.single(_IDEMPOTENCY_HEADER)
@@ -217,18 +204,18 @@ class Gateway:
             reply.headers[_REPLAY_HEADER] = "true"
         return reply
 
-    async def _get_story(self, exchange: Exchange, segments: list[str]) -> HttpReply:
+    async def _get_story(self, exchange: Exchange, params: Params) -> HttpReply:
         principal, _, now = await self._authorize(exchange)
-        book = await self.service.get_story(principal, segments[2])
+        book = await self.service.get_story(principal, params["id"])
         reply = json_reply(exchange, 200, story_json(book, now, exchange.request.base_url))
         reply.headers.update(exchange.rate.headers())
         return reply
 
-    async def _asset(self, exchange: Exchange, segments: list[str]) -> HttpReply:
-        name = segments[2].removesuffix(".png")
-        if name == segments[2]:
+    async def _asset(self, exchange: Exchange, params: Params) -> HttpReply:
+        name = params["file"].removesuffix(".png")
+        if name == params["file"]:
             raise ApiError("NOT_FOUND", "Asset not found.")
-        png = await self.service.asset(segments[1], name, await self.service.now())
+        png = await self.service.asset(params["bookId"], name, await self.service.now())
         return HttpReply(200, {"content-type": "image/png", "cache-control": "max-age=86400"}, png)
 
     @staticmethod

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import socket
 from urllib.parse import urlsplit
 
 import pytest
 
+from mockserver.control import control_spec
 from mockserver.spec import load_spec
 from tests.mock_kit import (
     SOME_UUID,
@@ -21,7 +23,8 @@ from tests.mock_kit import (
     raw_exchange,
 )
 
-MAX_BODY = load_spec().max_body_bytes
+SPEC = load_spec()
+MAX_BODY = SPEC.max_body_bytes
 PRO_KEY_HEADER = b"x-api-key: cbk_live_pro_dev_key_00000000000000000000\r\n"
 
 
@@ -73,6 +76,26 @@ async def test_known_path_with_other_method_is_405_with_allow(
     response = await client.request(method, path, headers=pro_headers)
     error_of(response, 405, "METHOD_NOT_ALLOWED")
     assert response.headers["allow"] == allow
+
+
+def _declared_paths() -> list[tuple[str, list[str]]]:
+    """Every path of openapi.yaml and control-api.yaml with its methods, parameters filled."""
+    paths = []
+    for document in (SPEC.document, control_spec().document):
+        for path, item in document["paths"].items():
+            methods = [m.upper() for m in item if m in ("get", "put", "post", "delete", "patch")]
+            paths.append((re.sub(r"\{[^}]+\}", "x", path), methods))
+    return paths
+
+
+@pytest.mark.parametrize(("path", "declared"), _declared_paths(), ids=lambda v: str(v))
+async def test_every_declared_path_allows_exactly_its_declared_methods(
+    client, pro_headers, path, declared
+):
+    undeclared = next(m for m in ("PUT", "PATCH", "DELETE", "POST", "GET") if m not in declared)
+    response = await client.request(undeclared, path, headers=pro_headers)
+    error_of(response, 405, "METHOD_NOT_ALLOWED")
+    assert response.headers["allow"].split(", ") == declared
 
 
 async def test_head_on_a_post_only_path_is_405_with_allow(client, pro_headers):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import NamedTuple, TypeVar
 
 from mockserver.core.accounts import Account, Principal
@@ -176,8 +175,7 @@ class AuthFailureGuard:
         )
 
 
-@dataclass(frozen=True)
-class Reservation:
+class Reservation(NamedTuple):
     day_key: str
     month_key: str
     credits: int
