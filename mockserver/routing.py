@@ -22,14 +22,35 @@ class Match(NamedTuple, Generic[H]):
     params: dict[str, str]  # path parameters, percent-decoded
 
 
+class _Pattern(NamedTuple, Generic[H]):
+    literals: tuple[tuple[int, str], ...]  # positions and values of the literal segments
+    params: tuple[tuple[int, str], ...]  # positions and names of the parameters
+    operations: dict[str, Operation[H]]
+
+    def match(self, segments: Sequence[str]) -> Match[H] | None:
+        for index, literal in self.literals:
+            if segments[index] != literal:
+                return None
+        params = {}
+        for index, name in self.params:
+            params[name] = segments[index]
+        return Match(self.operations, params)
+
+
 class Router(Generic[H]):
     def __init__(self) -> None:
-        #: Routes by number of segments; a segment is a literal, or a parameter's name in braces.
-        self._routes: dict[int, list[tuple[tuple[str, ...], dict[str, Operation[H]]]]] = {}
+        #: Patterns by (number of segments, first segment, or None when that is a parameter).
+        self._patterns: dict[tuple[int, str | None], list[_Pattern[H]]] = {}
 
     def add(self, path: str, operations: Mapping[str, Operation[H]]) -> None:
-        segments = tuple(path.split("/")[1:])
-        self._routes.setdefault(len(segments), []).append((segments, dict(operations)))
+        segments = path.split("/")[1:]
+        pattern = _Pattern(
+            tuple((i, s) for i, s in enumerate(segments) if not _is_param(s)),
+            tuple((i, s[1:-1]) for i, s in enumerate(segments) if _is_param(s)),
+            dict(operations),
+        )
+        first = None if _is_param(segments[0]) else segments[0]
+        self._patterns.setdefault((len(segments), first), []).append(pattern)
 
     def add_paths(
         self, document: Mapping[str, Any], handler_for: Callable[[str], H], *, checked: bool
@@ -46,13 +67,18 @@ class Router(Generic[H]):
             self.add(path, operations)
 
     def match(self, segments: Sequence[str]) -> Match[H] | None:
-        for pattern, operations in self._routes.get(len(segments), ()):
-            params = {}
-            for expected, actual in zip(pattern, segments, strict=True):
-                if expected[:1] == "{":
-                    params[expected[1:-1]] = actual
-                elif expected != actual:
-                    break
-            else:
-                return Match(operations, params)
+        """The operations of the first declared path ``segments`` match (in declaration
+        order; a path with a literal first segment before one starting with a parameter)."""
+        if not segments:
+            return None
+        count = len(segments)
+        for key in ((count, segments[0]), (count, None)):
+            for pattern in self._patterns.get(key, ()):
+                found = pattern.match(segments)
+                if found is not None:
+                    return found
         return None
+
+
+def _is_param(segment: str) -> bool:
+    return segment.startswith("{") and segment.endswith("}")

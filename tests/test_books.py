@@ -68,3 +68,9 @@ def test_failed_book_settles_when_it_fails():
 
 def test_stalled_book_never_settles():
     assert _book(scenario=JobScenario(stall_at_page=3)).settled_at is None
+
+
+def test_record_round_trips_after_its_derived_values_were_asked_for():
+    book = _book(scenario=JobScenario(fail_at_page=3))
+    assert book.settled_at is not None
+    assert Book.from_record(book.to_record()) == book

@@ -5,6 +5,7 @@ green against the real limiter, red against a broken one, and in every distribut
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ from loadtests.audit import (
     RateLimitAuditor,
     merge_summaries,
 )
+from loadtests.bench import Placement, paired_ratio
 from loadtests.keys import EXCLUSIVE, SHARED, KeyEntry, KeyPool, KeySet, parse_keys
 from loadtests.profiles import seconds, users_at
 from tests.conftest import own_redis_database
@@ -241,6 +243,20 @@ def test_runner_keeps_locust_out_of_its_own_process() -> None:
     """locust monkey-patches the standard library on import: only its subprocesses load it."""
     probe = "import sys, loadtests.__main__, loadtests.bench; sys.exit('gevent' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", probe], check=False).returncode == 0
+
+
+def test_bench_ratio_is_the_median_of_rounds_measured_back_to_back() -> None:
+    # Round 2 ran while the machine was slow for both: its pair still says 0.5.
+    assert paired_ratio([500, 250, 700], [1000, 500, 1000]) == 0.5
+
+
+def test_bench_keeps_servers_and_wrk_on_separate_cpus() -> None:
+    placement = Placement.split()
+    if len(os.sched_getaffinity(0)) < 2:
+        assert placement == Placement()  # one CPU: nothing to separate
+    else:
+        assert placement.server and placement.load
+        assert not placement.server & placement.load
 
 
 # --- headless runs against the mock ----------------------------------------------------------

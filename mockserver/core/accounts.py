@@ -70,6 +70,9 @@ class Accounts:
     def __init__(self, db: StateBackend, plans: dict[str, Plan]) -> None:
         self._db = db
         self.plans = plans
+        #: The last principal admitted per key digest, reused while its key and user records
+        #: are the same objects — so any write to either (revoke, suspend, plan) is seen.
+        self._principals: dict[str, Principal] = {}
 
     # --- users ---------------------------------------------------------------------------
     async def create_user(
@@ -176,12 +179,16 @@ class Accounts:
         if record is None or not keys.digests_equal(record.digest, computed) or record.revoked:
             raise ApiError("INVALID_API_KEY", "Invalid API key.")
         user = await self.get_user(record.user_id)
+        known = self._principals.get(computed)
+        if known is not None and known.key is record and known.user is user:
+            return known  # the very records it was admitted with (memory backend: unchanged)
         plan = self._plan(user.plan)
         if not plan.api_access:
             raise ApiError("PLAN_REQUIRED", "The API requires a Pro or Premium plan.")
         if record.suspended:
             raise ApiError("FORBIDDEN", "This API key is suspended after abusive traffic.")
-        return Principal(user=user, key=record, plan=plan)
+        principal = self._principals[computed] = Principal(user=user, key=record, plan=plan)
+        return principal
 
     def _plan(self, name: str) -> Plan:
         if name not in self.plans:

@@ -14,6 +14,8 @@ does. Timeline for ``pageCount`` N and ``pageSeconds`` p, from ``createdAt`` T:
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,8 +58,10 @@ class Book:
     # --- persistence ---------------------------------------------------------------------
     def to_record(self) -> dict[str, Any]:
         # Every field is a JSON scalar but ``scenario`` (a flat dataclass): far cheaper than
-        # ``dataclasses.asdict``, which deep-copies each value.
-        return {**vars(self), "scenario": dict(vars(self.scenario))}
+        # ``dataclasses.asdict``, which deep-copies each value. (``vars`` also holds cached
+        # properties, which are no part of the record.)
+        record = {name: value for name, value in vars(self).items() if name in _RECORD_FIELDS}
+        return {**record, "scenario": dict(vars(self.scenario))}
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> Book:
@@ -99,7 +103,7 @@ class Book:
         done = math.floor((now - self.created_at) / self.page_seconds) - 1
         return max(0, min(cap, done))
 
-    @property
+    @functools.cached_property  # asked on every poll; a Book never changes
     def settled_at(self) -> float | None:
         """From when on ``render`` gives the same story at any time (completed, failed, or no
         job at all); None while the job can still move (running, or stalled forever)."""
@@ -184,3 +188,6 @@ class Book:
             return done >= 1
         index = whole_number(name)
         return index is not None and index < done - 1
+
+
+_RECORD_FIELDS = frozenset(field.name for field in dataclasses.fields(Book))

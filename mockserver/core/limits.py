@@ -9,8 +9,7 @@ worker processes.
 from __future__ import annotations
 
 import math
-from collections.abc import Awaitable, Callable
-from typing import NamedTuple, TypeVar
+from typing import Any, NamedTuple
 
 from mockserver.core.accounts import Account, Principal
 from mockserver.core.clock import seconds_to_next_day, seconds_to_next_month, utc_day, utc_month
@@ -18,8 +17,6 @@ from mockserver.core.errors import ApiError, BackendUnavailable
 from mockserver.core.outage import OutageMonitor
 from mockserver.core.state.base import Quota, StateBackend
 from mockserver.core.state.memory import MemoryBackend
-
-T = TypeVar("T")
 
 
 class RateLimit(NamedTuple):  # a tuple: built on every request, cheaper than a dataclass
@@ -66,27 +63,27 @@ class WindowCounter:
         """Drop the counts made in process memory during an outage (``/_mock/reset``)."""
         self._fallback = MemoryBackend()
 
-    async def _count(self, operation: Callable[[StateBackend], Awaitable[T]]) -> T:
+    async def _count(self, operation: str, *args: object) -> Any:
+        """The ``StateBackend`` method ``operation`` on the shared store, or on the
+        process-memory fallback while the store is down."""
         if self._outage.available():
             try:
-                result = await operation(self._store)
+                result = await getattr(self._store, operation)(*args)
             except BackendUnavailable as exc:
                 self._outage.failed("rate limits", exc)
             else:
                 self._outage.succeeded()
                 return result
-        return await operation(self._fallback)
+        return await getattr(self._fallback, operation)(*args)
 
     async def hit(self, key: str) -> int:
-        return await self._count(lambda store: store.hit(key, self._expiry))
+        return await self._count("hit", key, self._expiry)
 
     async def hit_unless(self, key: str, gate: Gate) -> int | None:
-        return await self._count(
-            lambda store: store.hit_unless(key, self._expiry, gate.key, gate.limit)
-        )
+        return await self._count("hit_unless", key, self._expiry, gate.key, gate.limit)
 
     async def read(self, key: str) -> int:
-        return await self._count(lambda store: store.read_counter(key))
+        return await self._count("read_counter", key)
 
 
 class Gate(NamedTuple):
