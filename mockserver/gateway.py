@@ -105,7 +105,6 @@ class Gateway:
         checker: ResponseChecker | None = None,
     ) -> None:
         self.service = service
-        self.control = control
         self.checker = checker or (ResponseChecker() if service.config.validate_responses else None)
         self._router: Router[Handler] = Router()
         api = {"createStory": self._create_story, "getStory": self._get_story}

@@ -19,17 +19,17 @@ class MemoryBackend:
     name = "memory"
 
     def __init__(self) -> None:
-        self._docs: dict[str, str] = {}
-        #: ``load`` results, valid while their raw string is the stored one: (raw, decode, value).
-        self._decoded: dict[str, tuple[str, Callable[[JSON], object], object]] = {}
+        self._docs: dict[str, bytes] = {}
+        #: ``load`` results, valid while their raw text is the stored one: (raw, decode, value).
+        self._decoded: dict[str, tuple[bytes, Callable[[JSON], object], object]] = {}
         #: Wall-clock (monotonic) deadlines of documents stored with an expiry or a lease.
         self._deadlines: dict[str, float] = {}
         self._sets: defaultdict[str, set[str]] = defaultdict(set)
         self._counters: defaultdict[str, int] = defaultdict(int)
-        self._scheduled: defaultdict[str, list[tuple[float, str]]] = defaultdict(list)
-        self._queues: defaultdict[str, deque[str]] = defaultdict(deque)
+        self._scheduled: defaultdict[str, list[tuple[float, bytes]]] = defaultdict(list)
+        self._queues: defaultdict[str, deque[bytes]] = defaultdict(deque)
 
-    def _doc(self, key: str) -> str | None:
+    def _doc(self, key: str) -> bytes | None:
         deadline = self._deadlines.get(key)
         if deadline is not None and time.monotonic() >= deadline:
             del self._deadlines[key]
@@ -37,7 +37,7 @@ class MemoryBackend:
             self._decoded.pop(key, None)
         return self._docs.get(key)
 
-    def _store(self, key: str, raw: str, expire_seconds: float | None) -> None:
+    def _store(self, key: str, raw: bytes, expire_seconds: float | None) -> None:
         self._docs[key] = raw
         if expire_seconds is None:
             self._deadlines.pop(key, None)
