@@ -28,7 +28,8 @@ from loadtests.profiles import seconds, users_at
 from tests.conftest import own_redis_database
 
 LIMIT = 5
-LOAD_REDIS_URL = "redis://127.0.0.1:6379/14"
+#: The load tests' own Redis database (flushed before and after); CBK_LOAD_REDIS_URL moves it.
+LOAD_REDIS_URL = os.environ.get("CBK_LOAD_REDIS_URL", "redis://127.0.0.1:6379/14")
 MUTANT = [sys.executable, "-m", "tests.mutants", "limiter-lets-extra-through"]
 
 
