@@ -31,7 +31,7 @@ class ControlError(RuntimeError):
 
 class MockControl:
     def __init__(self, base_url: str, admin_token: str) -> None:
-        from mockserver.control import ADMIN_HEADER  # the mock's core: only when it runs here
+        from mockserver.http.control import ADMIN_HEADER  # the mock's core: only when it runs here
 
         self.http = httpx.Client(
             base_url=f"{base_url}/_mock", headers={ADMIN_HEADER: admin_token}, timeout=30

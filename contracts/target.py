@@ -1,6 +1,6 @@
 """What the suite runs against: a deployment named by ``CBK_BASE_URL`` with the keys it was
-given, or a local mock it starts itself (``mockserver.testing.MockProcess``) with fresh users
-from the mock's control API.
+given, or a local mock it starts itself (``mockserver.testing.process.MockProcess``) with
+fresh users from the mock's control API.
 
 The local mock runs with the documented plan limits (the rate-limit tests need them), a short
 page time and a per-address auth-failure guard high enough for the suite's deliberate 401s.
@@ -122,7 +122,9 @@ class Target:
 @contextlib.contextmanager
 def local_mock(settings: Settings, config: dict[str, Any], *serve_args: str) -> Iterator[Target]:
     """Start the mock (or ``CBK_MOCK_COMMAND``) on a free port with ``config``."""
-    from mockserver.testing import MockProcess  # the mock's own modules: only when it runs here
+    from mockserver.testing.process import (
+        MockProcess,  # the mock's own modules: only when it runs here
+    )
 
     with tempfile.TemporaryDirectory(prefix="cbk-contracts-") as workdir:
         config_file = Path(workdir) / "mock.yaml"

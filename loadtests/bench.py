@@ -33,7 +33,7 @@ from typing import Any
 
 from loadtests import PACKAGE_DIR, target
 from loadtests.payloads import story_body
-from mockserver.testing import RunningMock
+from mockserver.testing.process import RunningMock
 
 WRK_HINT = (
     "wrk is not installed. Install it with `sudo apt-get install wrk` (Debian/Ubuntu), "

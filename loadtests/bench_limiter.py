@@ -41,15 +41,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mockserver import aiohttp_app
-from mockserver.config import MockConfig
-from mockserver.control import ADMIN_HEADER
 from mockserver.core import keys
+from mockserver.core.config import MockConfig
 from mockserver.core.errors import BackendUnavailable
 from mockserver.core.limits import RateLimit
+from mockserver.core.runtime import build_service
 from mockserver.core.service import MockService
-from mockserver.gateway import HttpRequest
-from mockserver.runtime import build_service
+from mockserver.http.control import ADMIN_HEADER
+from mockserver.http.gateway import HttpRequest
+from mockserver.serve import app as aiohttp_app
 
 #: Our Redis database for anything but the test fixture's.
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/12"

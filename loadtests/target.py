@@ -15,7 +15,7 @@ import yaml
 
 from loadtests.keys import EXCLUSIVE, SHARED, KeyEntry, KeySet
 from mockserver.spec import load_spec
-from mockserver.testing import MockProcess, RunningMock
+from mockserver.testing.process import MockProcess, RunningMock
 
 #: Large enough never to be reached in a run: only the per-minute limit answers 429.
 UNLIMITED = 10**12

@@ -4,9 +4,10 @@ Typical in-process use::
 
     from mockserver import MockConfig, build_service, create_app
 
-The live server is ``cbk-mock serve``; the in-process httpx router is ``mockserver.respx_router``.
-Names are imported on first use: the pytest plugin lives in this package and is loaded by every
-pytest run in an environment that has it installed, which should not pay for aiohttp.
+The live server is ``cbk-mock serve``; the in-process httpx router is
+``mockserver.testing.respx_router``. Names are imported on first use: the pytest plugin lives
+in this package and is loaded by every pytest run in an environment that has it installed,
+which should not pay for aiohttp.
 """
 
 from __future__ import annotations
@@ -15,23 +16,23 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from mockserver.aiohttp_app import create_app
-    from mockserver.config import MockConfig
+    from mockserver.core.config import MockConfig
     from mockserver.core.errors import ApiError
+    from mockserver.core.runtime import build_service
     from mockserver.core.service import MockService
-    from mockserver.gateway import Gateway
-    from mockserver.messages import HttpReply, HttpRequest
-    from mockserver.runtime import build_service
+    from mockserver.http.gateway import Gateway
+    from mockserver.http.messages import HttpReply, HttpRequest
+    from mockserver.serve.app import create_app
 
 _EXPORTS = {
     "ApiError": "mockserver.core.errors",
-    "Gateway": "mockserver.gateway",
-    "HttpReply": "mockserver.messages",
-    "HttpRequest": "mockserver.messages",
-    "MockConfig": "mockserver.config",
+    "Gateway": "mockserver.http.gateway",
+    "HttpReply": "mockserver.http.messages",
+    "HttpRequest": "mockserver.http.messages",
+    "MockConfig": "mockserver.core.config",
     "MockService": "mockserver.core.service",
-    "build_service": "mockserver.runtime",
-    "create_app": "mockserver.aiohttp_app",
+    "build_service": "mockserver.core.runtime",
+    "create_app": "mockserver.serve.app",
 }
 __all__ = [
     "ApiError",

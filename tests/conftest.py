@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
-from mockserver.config import MockConfig
-from mockserver.testing import RunningMock, serve_in_process
+from mockserver.core.config import MockConfig
+from mockserver.testing.process import RunningMock, serve_in_process
 
 #: Our own Redis database; only this one is ever flushed.
 REDIS_URL = os.environ.get("CBK_REDIS_URL", "redis://127.0.0.1:6379/13")

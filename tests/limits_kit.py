@@ -9,9 +9,9 @@ from typing import Any
 
 import httpx
 
-from mockserver.config import MockConfig
+from mockserver.core.config import MockConfig
 from mockserver.spec import Plan
-from mockserver.testing import RunningMock
+from mockserver.testing.process import RunningMock
 
 PRO_USER = "user_dev_pro"
 

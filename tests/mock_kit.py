@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from mockserver.testing import RunningMock
+from mockserver.testing.process import RunningMock
 
 SOME_UUID = "660e8400-e29b-41d4-a716-446655440001"
 

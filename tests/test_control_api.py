@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from mockserver.config import DEFAULT_ADMIN_TOKEN
+from mockserver.core.config import DEFAULT_ADMIN_TOKEN
 from mockserver.core.keys import dev_key
 from tests.mock_kit import advance, control, create_book, data_of, error_of, read_book
 

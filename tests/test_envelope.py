@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from mockserver.control import control_spec
+from mockserver.http.control import control_spec
 from mockserver.spec import load_spec
 from tests.mock_kit import (
     SOME_UUID,

@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from mockserver.config import REALISTIC_PAGE_SECONDS
-from mockserver.testing import MockProcess
+from mockserver.core.config import REALISTIC_PAGE_SECONDS
+from mockserver.testing.process import MockProcess
 from tests.mock_kit import advance, create_book, data_of, error_of, read_book
 
 PAGE_SECONDS = 10

@@ -8,7 +8,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from mockserver.testing import MockProcess
+from mockserver.testing.process import MockProcess
 from tests.limits_kit import (
     advance,
     code,

@@ -11,10 +11,11 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from mockserver import aiohttp_app
-from mockserver.config import MockConfig
-from mockserver.runtime import build_service
-from mockserver.testing import MockProcess, dev_keys
+from mockserver.core.accounts import dev_keys
+from mockserver.core.config import MockConfig
+from mockserver.core.runtime import build_service
+from mockserver.serve import app as aiohttp_app
+from mockserver.testing.process import MockProcess
 from tests.mock_kit import SOME_UUID, raw_exchange
 
 PRO_KEY = dev_keys()["pro"]

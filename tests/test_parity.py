@@ -16,9 +16,9 @@ from typing import Any
 import httpx
 import pytest
 
-from mockserver.messages import HttpReply
-from mockserver.respx_router import ChildrenBooksRouter
-from mockserver.sdk_kit import LiveMock, MockControl, MockControlError
+from mockserver.http.messages import HttpReply
+from mockserver.testing.respx_router import ChildrenBooksRouter
+from mockserver.testing.sdk_kit import LiveMock, MockControl, MockControlError
 from tests.conftest import CREATE_BODY
 
 pytestmark = pytest.mark.cbk_clock("manual")

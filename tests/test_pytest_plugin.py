@@ -144,7 +144,7 @@ def test_unused_plugin_starts_nothing(pytester):
         import sys, threading
 
         def test_plain():
-            assert "mockserver.respx_router" not in sys.modules
+            assert "mockserver.testing.respx_router" not in sys.modules
             assert not [t for t in threading.enumerate() if t.name.startswith("cbk-")]
         """
     )
@@ -153,7 +153,8 @@ def test_unused_plugin_starts_nothing(pytester):
 
 def test_plugin_module_imports_neither_httpx_nor_respx():
     code = (
-        "import sys, mockserver.pytest_plugin; print(sorted({'httpx', 'respx'} & set(sys.modules)))"
+        "import sys, mockserver.testing.pytest_plugin;"
+        " print(sorted({'httpx', 'respx'} & set(sys.modules)))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
@@ -178,7 +179,7 @@ def test_loading_the_plugin_does_not_import_aiohttp_or_httpx():
     import sys
 
     probe = (
-        "import sys, mockserver.pytest_plugin;"
+        "import sys, mockserver.testing.pytest_plugin;"
         "print(sorted({'aiohttp', 'httpx'} & set(sys.modules)))"
     )
     loaded = subprocess.run(

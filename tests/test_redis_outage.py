@@ -15,7 +15,7 @@ import httpx
 import pytest
 import redis
 
-from mockserver.testing import MockProcess, RunningMock
+from mockserver.testing.process import MockProcess, RunningMock
 from tests.limits_kit import code, remaining
 
 REPLAYED = "Idempotent-Replayed"
@@ -216,9 +216,9 @@ def test_reset_forgets_what_was_counted_during_an_outage(redis_server, five_per_
 async def test_shared_records_without_redis_answer_503_external_service_error():
     """With every record in Redis (the --workers layout), a dead Redis is an upstream failure:
     503 EXTERNAL_SERVICE_ERROR in the envelope, never a 500."""
-    from mockserver.config import MockConfig
+    from mockserver.core.config import MockConfig
     from mockserver.core.keys import dev_key
-    from mockserver.testing import serve_in_process
+    from mockserver.testing.process import serve_in_process
 
     dead = f"redis://127.0.0.1:{_free_port()}/0"
     config = MockConfig(redis_url=dead, shared_records=True, seed_dev_users=False)

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from mockserver.testing import MockProcess, RunningMock
+from mockserver.testing.process import MockProcess, RunningMock
 from tests.limits_kit import advance, dashboard_book, remaining, together, usage, user_books
 
 pytestmark = pytest.mark.skipif(

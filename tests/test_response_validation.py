@@ -9,14 +9,14 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from mockserver import gateway as gateway_module
-from mockserver.config import MockConfig
 from mockserver.core.books import Book
+from mockserver.core.config import MockConfig
 from mockserver.core.errors import ApiError
 from mockserver.core.limits import RateLimit
 from mockserver.core.service import MockService
-from mockserver.messages import HttpReply
-from mockserver.testing import RunningMock, serve_in_process
+from mockserver.http import gateway as gateway_module
+from mockserver.http.messages import HttpReply
+from mockserver.testing.process import RunningMock, serve_in_process
 from tests.mock_kit import SOME_UUID, create_book, data_of, error_of
 
 
@@ -130,7 +130,7 @@ async def test_the_shared_mock_fixture_validates_every_response(mock):
 
 @pytest.mark.parametrize("value", [" 60", "+60", "6_0"])
 def test_integer_headers_must_be_plain_digits(value):
-    from mockserver.conformance import ResponseChecker
+    from mockserver.http.conformance import ResponseChecker
 
     body = {"ok": False, "requestId": "r", "error": {"code": "NOT_FOUND", "message": "m"}}
     headers = {

@@ -1,6 +1,6 @@
 """The README's first walk-through, end to end over real HTTP."""
 
-from mockserver.testing import MockProcess
+from mockserver.testing.process import MockProcess
 
 
 async def test_created_book_is_polled_to_completed(client, pro_headers, create_body, mock):

@@ -14,9 +14,10 @@ import httpx
 import pytest
 import trustme
 
-from mockserver import cli
-from mockserver.config import MockConfig
-from mockserver.testing import MockProcess, RunningMock, dev_keys
+from mockserver.core.accounts import dev_keys
+from mockserver.core.config import MockConfig
+from mockserver.serve import cli
+from mockserver.testing.process import MockProcess, RunningMock
 
 PRO = {"x-api-key": dev_keys()["pro"]}
 

@@ -10,6 +10,18 @@ from mockserver.core.ids import new_token
 from mockserver.core.state.base import StateBackend
 from mockserver.spec import Plan
 
+#: The dev users seeded at start (name → plan), with fixed keys (``mockserver.core.keys.dev_key``).
+DEV_USERS = {"pro": "pro", "premium": "premium", "free": "free", "revoked": "pro", "other": "pro"}
+
+
+def dev_user_id(name: str) -> str:
+    return f"user_dev_{name}"
+
+
+def dev_keys() -> dict[str, str]:
+    """The dev users' fixed keys by name, as the banner and ``--keys-file`` show them."""
+    return {name: keys.dev_key(name) for name in DEV_USERS}
+
 
 @dataclass(frozen=True)
 class User:

@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from mockserver.config import DEV_USERS, MockConfig, dev_user_id
 from mockserver.core import images, keys
-from mockserver.core.accounts import Accounts, Principal
+from mockserver.core.accounts import DEV_USERS, Accounts, Principal, dev_user_id
 from mockserver.core.books import Book, JobScenario
 from mockserver.core.clock import Clock, make_clock
+from mockserver.core.config import MockConfig
 from mockserver.core.errors import ApiError
 from mockserver.core.idempotency import IdempotencyStore, Replay
 from mockserver.core.ids import new_uuid

@@ -24,7 +24,7 @@ from mockserver.core.errors import ApiError
 from mockserver.core.idempotency import Claim, IdempotencyStore
 from mockserver.core.limits import Quotas, RateLimit, RateLimiter
 from mockserver.core.service import MockService
-from mockserver.gateway import Gateway
+from mockserver.http.gateway import Gateway
 from mockserver.spec import load_spec
 
 MUTANTS: dict[str, Callable[[], None]] = {}
@@ -81,7 +81,7 @@ CAUGHT_BY["limiter-lets-extra-through"] = "test_rate_limits.py"
 @mutant("x-api-key-not-preferred", caught_by="test_auth.py")
 def _bearer_preferred() -> None:
     """Authorization: Bearer is read first; x-api-key only when there is none."""
-    import mockserver.gateway as gateway
+    import mockserver.http.gateway as gateway
 
     original = gateway.presented_key
 
@@ -241,7 +241,7 @@ def _malformed_json_500() -> None:
     """The JSON parser's exception escapes: malformed bodies become 500s."""
     import json
 
-    import mockserver.messages as messages
+    import mockserver.http.messages as messages
 
     messages.parse_json = lambda raw: json.loads(raw)
 
@@ -313,7 +313,7 @@ def _patch_handle(change: Callable[[Any, Any], Any]) -> None:
 @mutant("unknown-path-text-plain", caught_by="test_envelope.py")
 def _unknown_path_text_plain() -> None:
     """Unknown paths fall through to the framework's plain-text 404."""
-    from mockserver.messages import HttpReply
+    from mockserver.http.messages import HttpReply
 
     def plain(request, reply):
         segments = request.path.split("/")[1:]

@@ -1,6 +1,6 @@
 import sys
 
-from mockserver.cli import main
+from mockserver.serve.cli import main
 from tests.mutants import MUTANTS
 
 name, *argv = sys.argv[1:]

@@ -1,12 +1,9 @@
 """Where the mock keeps its state: in memory (one process) or in Redis (shared by workers)."""
 
-from mockserver.core.state.base import Quota, StateBackend
+from mockserver.core.state.base import DEFAULT_REDIS_PREFIX, Quota, StateBackend
 from mockserver.core.state.memory import MemoryBackend
 
 __all__ = ["DEFAULT_REDIS_PREFIX", "MemoryBackend", "Quota", "StateBackend", "open_backend"]
-
-#: Namespace of the mock's keys in Redis.
-DEFAULT_REDIS_PREFIX = "cbk-mock:"
 
 
 def open_backend(

@@ -14,6 +14,9 @@ from typing import Any, NamedTuple, Protocol, TypeVar
 JSON = Any
 T = TypeVar("T")
 
+#: Namespace of the mock's keys in Redis.
+DEFAULT_REDIS_PREFIX = "cbk-mock:"
+
 
 class Quota(NamedTuple):  # built on every create: a tuple is cheaper than a dataclass
     """``amount`` more on counter ``key`` is allowed while the total stays ``<= limit``."""

@@ -22,8 +22,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from mockserver.core.codec import dumps
 from mockserver.core.errors import BackendUnavailable
 from mockserver.core.ids import new_token
-from mockserver.core.state import DEFAULT_REDIS_PREFIX
-from mockserver.core.state.base import JSON, Quota
+from mockserver.core.state.base import DEFAULT_REDIS_PREFIX, JSON, Quota
 
 #: Loopback connects are instant or refused; a hung server must not hang a request for long.
 #: Override with the URL's own options, e.g. ``redis://host/0?socket_timeout=5``.

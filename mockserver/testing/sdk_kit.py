@@ -2,9 +2,10 @@
 
 ``MockControl`` is one interface with two transports: ``LiveMock`` talks to a running
 ``cbk-mock serve`` over ``/_mock/`` (stdlib only, so it works for SDKs not built on httpx), and
-``mockserver.respx_router.ChildrenBooksRouter`` sends the very same control requests through the
-in-process gateway. Both end in ``mockserver.control.ControlApi``: the method names, arguments,
-return values and errors are identical, so a test reads the same against either.
+``mockserver.testing.respx_router.ChildrenBooksRouter`` sends the very same control requests
+through the in-process gateway. Both end in ``mockserver.http.control.ControlApi``: the method
+names, arguments, return values and errors are identical, so a test reads the same against
+either.
 """
 
 from __future__ import annotations
@@ -17,11 +18,11 @@ import urllib.request
 from datetime import datetime
 from typing import Any
 
-from mockserver.config import DEFAULT_ADMIN_TOKEN
-from mockserver.control import ADMIN_HEADER
+from mockserver.core.accounts import dev_keys
 from mockserver.core.clock import ManualClock, SystemClock
+from mockserver.core.config import DEFAULT_ADMIN_TOKEN
+from mockserver.http.control import ADMIN_HEADER
 from mockserver.spec import load_spec
-from mockserver.testing import dev_keys
 
 #: Clock modes a test can ask for; ``manual`` (time moves only when told) is the default.
 CLOCK_MODES = (ManualClock.mode, SystemClock.mode)

@@ -10,14 +10,14 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from mockserver.config import DEV_USERS, dev_user_id
 from mockserver.core import keys
+from mockserver.core.accounts import DEV_USERS, dev_user_id
 from mockserver.core.books import JobScenario
 from mockserver.core.clock import isoformat, parse_iso
 from mockserver.core.errors import ApiError
 from mockserver.core.service import MockService
 from mockserver.core.validation import offending_fields
-from mockserver.messages import Exchange, HttpReply, json_reply
+from mockserver.http.messages import Exchange, HttpReply, json_reply
 from mockserver.spec import Spec
 
 ADMIN_HEADER = "X-Mock-Admin-Token"
@@ -28,7 +28,7 @@ Handler = Callable[[Exchange, Params], Awaitable[HttpReply]]
 
 @functools.cache
 def control_spec() -> Spec:
-    return Spec.load(Path(__file__).with_name("control-api.yaml"))
+    return Spec.load(Path(__file__).resolve().parent.parent / "control-api.yaml")
 
 
 def _snake_case(name: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from mockserver.config import MockConfig
+from mockserver.core.config import MockConfig
 from mockserver.core.service import MockService
 from mockserver.core.state import MemoryBackend, open_backend
 

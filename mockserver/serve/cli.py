@@ -24,11 +24,13 @@ from typing import Any
 
 import yaml
 
-from mockserver import aiohttp_app, tls
-from mockserver.config import REALISTIC_PAGE_SECONDS, MockConfig, dev_keys
-from mockserver.control import ADMIN_HEADER
 from mockserver.core import keys
-from mockserver.runtime import build_service
+from mockserver.core.accounts import dev_keys
+from mockserver.core.config import REALISTIC_PAGE_SECONDS, MockConfig
+from mockserver.core.runtime import build_service
+from mockserver.http.control import ADMIN_HEADER
+from mockserver.serve import app as aiohttp_app
+from mockserver.serve import tls
 
 
 def build_parser() -> argparse.ArgumentParser:

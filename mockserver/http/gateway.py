@@ -2,7 +2,8 @@
 request ids and (optionally) response validation against the spec.
 
 Adapters turn their native request into an ``HttpRequest`` and send back the ``HttpReply``:
-``mockserver.aiohttp_app`` for the live server, ``mockserver.respx_router`` for in-process tests.
+``mockserver.serve.app`` for the live server, ``mockserver.testing.respx_router`` for in-process
+tests.
 One code path serves both, so they cannot drift apart.
 """
 
@@ -16,8 +17,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import unquote
 
-from mockserver.conformance import ResponseChecker
-from mockserver.control import ControlApi, control_spec
 from mockserver.core import keys, scenarios
 from mockserver.core.accounts import Principal
 from mockserver.core.books import Book
@@ -25,7 +24,9 @@ from mockserver.core.codec import dumps
 from mockserver.core.errors import ApiError, BackendUnavailable
 from mockserver.core.ids import new_uuid
 from mockserver.core.service import MockService
-from mockserver.messages import (
+from mockserver.http.conformance import ResponseChecker
+from mockserver.http.control import ControlApi, control_spec
+from mockserver.http.messages import (
     JSON_TYPE,
     EncodedJson,
     Exchange,
@@ -36,7 +37,7 @@ from mockserver.messages import (
     error_envelope,
     json_reply,
 )
-from mockserver.routing import Operation, Router
+from mockserver.http.routing import Operation, Router
 from mockserver.spec import load_spec
 
 __all__ = ["JSON_TYPE", "Exchange", "Gateway", "Headers", "HttpReply", "HttpRequest", "envelope"]

@@ -1,4 +1,4 @@
-"""The live server: a thin aiohttp adapter over ``mockserver.gateway``.
+"""The live server: a thin aiohttp adapter over ``mockserver.http.gateway``.
 
 Whatever aiohttp would answer on its own is answered with the same JSON envelope as everything
 else: unparseable requests (``EnvelopeRequestHandler.handle_error``), unmet ``Expect``ations and
@@ -19,12 +19,12 @@ from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_server import Server
 
-from mockserver.control import ControlApi
 from mockserver.core import keys
 from mockserver.core.errors import ApiError
 from mockserver.core.service import MockService
-from mockserver.gateway import Gateway, error_for_status
-from mockserver.messages import HttpReply, HttpRequest
+from mockserver.http.control import ControlApi
+from mockserver.http.gateway import Gateway, error_for_status
+from mockserver.http.messages import HttpReply, HttpRequest
 from mockserver.spec import load_spec
 
 log = logging.getLogger("mockserver.http")

@@ -17,12 +17,13 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mockserver import aiohttp_app
-from mockserver.config import MockConfig, dev_keys
-from mockserver.control import ADMIN_HEADER
+from mockserver.core.accounts import dev_keys
+from mockserver.core.config import MockConfig
+from mockserver.core.runtime import build_service
 from mockserver.core.service import MockService
-from mockserver.gateway import Gateway
-from mockserver.runtime import build_service
+from mockserver.http.control import ADMIN_HEADER
+from mockserver.http.gateway import Gateway
+from mockserver.serve import app as aiohttp_app
 
 BANNER_PREFIX = "cbk-mock listening on "
 

@@ -1,10 +1,10 @@
 """pytest fixtures for SDK authors: the ChildrenBooks mock one fixture away.
 
 * ``cbk_respx`` — the mock in-process behind a respx router, active for the test
-  (``mockserver.respx_router.ChildrenBooksRouter``): httpx clients reach it at the API's
+  (``mockserver.testing.respx_router.ChildrenBooksRouter``): httpx clients reach it at the API's
   production URL, with no port, subprocess or network.
 * ``cbk_server`` — a live ``cbk-mock serve`` on a free port, started once per session
-  (``mockserver.sdk_kit.LiveMock``): ``.url``, ``.keys`` and the control operations.
+  (``mockserver.testing.sdk_kit.LiveMock``): ``.url``, ``.keys`` and the control operations.
 
 Both offer the same control operations (``advance_clock``, ``fail_next_job``, ``queue_errors``,
 ``create_user``, ``usage``, ``set_usage``...) and start every test from a clean state: fresh dev
@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from mockserver.respx_router import ChildrenBooksRouter, InProcessMock
-    from mockserver.sdk_kit import LiveMock
+    from mockserver.testing.respx_router import ChildrenBooksRouter, InProcessMock
+    from mockserver.testing.sdk_kit import LiveMock
 
 INSTALL_HINT = "pip install 'childrenbooks-toolkit[sdk]'"
 
@@ -64,8 +64,8 @@ class _SessionMocks:
 
     def in_process(self, clock: str) -> InProcessMock:
         if clock not in self._in_process:
-            from mockserver.config import MockConfig
-            from mockserver.respx_router import InProcessMock
+            from mockserver.core.config import MockConfig
+            from mockserver.testing.respx_router import InProcessMock
 
             mock = InProcessMock(MockConfig(clock=clock, validate_responses=True))
             self._stack.callback(mock.close)
@@ -74,8 +74,8 @@ class _SessionMocks:
 
     def server(self, clock: str) -> LiveMock:
         if clock not in self._servers:
-            from mockserver.sdk_kit import LiveMock
-            from mockserver.testing import MockProcess
+            from mockserver.testing.process import MockProcess
+            from mockserver.testing.sdk_kit import LiveMock
 
             process = MockProcess("--clock", clock, "--validate-responses", "--no-access-log")
             running = self._stack.enter_context(process)
@@ -94,7 +94,7 @@ def _cbk_session_mocks() -> Iterator[_SessionMocks]:
 
 
 def _clock_mode(request: pytest.FixtureRequest) -> str:
-    from mockserver.sdk_kit import CLOCK_MODES, DEFAULT_CLOCK
+    from mockserver.testing.sdk_kit import CLOCK_MODES, DEFAULT_CLOCK
 
     marker = request.node.get_closest_marker("cbk_clock")
     mode = (
@@ -118,7 +118,7 @@ def cbk_respx(
 ) -> Iterator[ChildrenBooksRouter]:
     """The mock in-process behind a respx router, patched in for this test."""
     try:
-        from mockserver.respx_router import ChildrenBooksRouter
+        from mockserver.testing.respx_router import ChildrenBooksRouter
     except ImportError as exc:
         pytest.fail(f"cbk_respx needs respx and httpx ({exc}): {INSTALL_HINT}", pytrace=False)
     marker = request.node.get_closest_marker("cbk_respx")

@@ -1,7 +1,7 @@
 """The whole mock in-process, behind a respx router: no port, no subprocess, no network.
 
 Every request an httpx client sends to the router's base URL (by default the API's production
-URL, so an SDK needs no configuration) becomes a ``mockserver.gateway.HttpRequest`` and goes
+URL, so an SDK needs no configuration) becomes a ``mockserver.http.gateway.HttpRequest`` and goes
 through ``Gateway.handle`` — the code path the live server's aiohttp adapter uses — so
 validation, auth, jobs, limits, idempotency and the clock behave identically.
 
@@ -34,13 +34,13 @@ import httpx
 import respx
 from respx.router import DEFAULT, Default
 
-from mockserver.config import MockConfig
-from mockserver.control import ADMIN_HEADER, ControlApi
-from mockserver.gateway import Gateway
-from mockserver.messages import HttpReply, HttpRequest
-from mockserver.runtime import build_service
-from mockserver.sdk_kit import DEFAULT_CLOCK, MockControl, production_url
-from mockserver.testing import dev_keys
+from mockserver.core.accounts import dev_keys
+from mockserver.core.config import MockConfig
+from mockserver.core.runtime import build_service
+from mockserver.http.control import ADMIN_HEADER, ControlApi
+from mockserver.http.gateway import Gateway
+from mockserver.http.messages import HttpReply, HttpRequest
+from mockserver.testing.sdk_kit import DEFAULT_CLOCK, MockControl, production_url
 
 __all__ = ["MOCK_ROUTE", "ChildrenBooksRouter", "InProcessMock"]
 
@@ -120,7 +120,7 @@ class InProcessMock:
 
 class ChildrenBooksRouter(respx.MockRouter, MockControl):
     """A respx router that answers like the ChildrenBooks API, with the control operations of
-    ``mockserver.sdk_kit.MockControl`` (``advance_clock``, ``fail_next_job``, ``usage``...).
+    ``mockserver.testing.sdk_kit.MockControl`` (``advance_clock``, ``fail_next_job``, ``usage``...).
 
     ``using="httpx"`` patches httpx itself rather than httpcore, for SDKs that bring their own
     transport. ``httpx.MockTransport(router.handler)`` (sync) or

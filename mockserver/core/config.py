@@ -9,27 +9,13 @@ from typing import Any
 
 import yaml
 
-from mockserver.core import keys
-from mockserver.core.state import DEFAULT_REDIS_PREFIX
+from mockserver.core.state.base import DEFAULT_REDIS_PREFIX
 from mockserver.spec import Plan, load_spec
 
 DEFAULT_ADMIN_TOKEN = "cbk_mock_admin_dev"
 #: Generation time per page: fast by default; the realistic one matches the page's example.
 DEFAULT_PAGE_SECONDS = 0.25
 REALISTIC_PAGE_SECONDS = 13.0
-#: The dev users seeded at start, with fixed keys (``mockserver.core.keys.dev_key``).
-DEV_USERS = {"pro": "pro", "premium": "premium", "free": "free", "revoked": "pro", "other": "pro"}
-
-
-def dev_user_id(name: str) -> str:
-    return f"user_dev_{name}"
-
-
-def dev_keys() -> dict[str, str]:
-    """The dev users' fixed keys by name, as the banner and ``--keys-file`` show them."""
-    return {name: keys.dev_key(name) for name in DEV_USERS}
-
-
 _PLAN_FIELDS = {
     "apiAccess": "api_access",
     "requestsPerMinute": "requests_per_minute",
