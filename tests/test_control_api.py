@@ -7,7 +7,15 @@ import pytest
 
 from mockserver.core.config import DEFAULT_ADMIN_TOKEN
 from mockserver.core.keys import dev_key
-from tests.mock_kit import advance, control, create_book, data_of, error_of, read_book
+from tests.mock_kit import (
+    SOME_UUID,
+    advance,
+    control,
+    create_book,
+    data_of,
+    error_of,
+    read_book,
+)
 
 pytestmark = pytest.mark.mock_config(clock="manual", page_seconds=10)
 
@@ -18,12 +26,16 @@ ADMIN_ENDPOINTS = [
     ("POST", "clock/advance"),
     ("POST", "clock/set"),
     ("POST", "users"),
+    ("GET", "users"),
     ("GET", "users/user_dev_pro"),
     ("PATCH", "users/user_dev_pro"),
     ("POST", "users/user_dev_pro/keys"),
     ("GET", "users/user_dev_pro/usage"),
     ("PUT", "users/user_dev_pro/usage"),
     ("POST", "users/user_dev_pro/books"),
+    ("GET", "users/user_dev_pro/books"),
+    ("GET", "requests"),
+    ("DELETE", "requests"),
     ("POST", "keys/key_x/revoke"),
     ("GET", "scenarios"),
     ("POST", "scenarios"),
@@ -395,3 +407,40 @@ async def test_clock_set_outside_now_to_9000_is_a_validation_error(mock, client,
     response = await client.post("/_mock/clock/set", json=body, headers=mock.admin_headers)
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "VALIDATION_ERROR"
+
+
+# --- what the console reads: users, libraries, the minute window -------------------------
+async def test_usage_shows_the_minute_window_without_counting(mock, client):
+    pro = {"x-api-key": mock.keys["pro"]}
+    for _ in range(3):
+        await client.get(f"/v1/stories/{SOME_UUID}", headers=pro)
+    first = await control(client, mock, "GET", "users/user_dev_pro/usage")
+    again = await control(client, mock, "GET", "users/user_dev_pro/usage")
+    assert (first["requestsPerMinute"], first["requestsRemaining"]) == (60, 57)
+    assert again["requestsRemaining"] == 57
+    assert 1 <= first["windowResetSeconds"] <= 60
+
+
+async def test_users_are_listed_with_their_keys(mock, client):
+    created = await control(client, mock, "POST", "users", {"plan": "premium", "name": "Ada"})
+    users = {u["userId"]: u for u in await control(client, mock, "GET", "users")}
+    assert {"user_dev_pro", "user_dev_free", created["userId"]} <= set(users)
+    assert users[created["userId"]]["keys"] == [
+        {"keyId": created["keyId"], "revoked": False, "suspended": False}
+    ]
+    assert users[created["userId"]]["name"] == "Ada"
+
+
+@pytest.mark.mock_config(clock="manual")
+async def test_a_library_lists_api_and_dashboard_books_newest_first(mock, client, create_body):
+    pro = {"x-api-key": mock.keys["pro"]}
+    made = data_of(await client.post("/v1/stories", json=create_body, headers=pro), 202)
+    await advance(client, mock, 60)
+    dashboard = await control(client, mock, "POST", "users/user_dev_pro/books", {"title": "Owl"})
+    books = await control(client, mock, "GET", "users/user_dev_pro/books")
+    assert [(b["id"], b["source"]) for b in books] == [
+        (dashboard["id"], "web"),
+        (made["bookId"], "api"),
+    ]
+    assert books[1]["status"] == "completed" and books[1]["pages"]
+    assert len(await control(client, mock, "GET", "users/user_dev_pro/books?limit=1")) == 1

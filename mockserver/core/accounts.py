@@ -157,6 +157,13 @@ class Accounts:
             raise ApiError("NOT_FOUND", f"No key {key_id!r}.")
         return record
 
+    async def find_key(self, presented: str | None) -> KeyRecord | None:
+        """The record of a presented key whatever its state (revoked, suspended), or None: the
+        journal names the key a refused request used."""
+        if not presented or not keys.well_formed(presented):
+            return None
+        return await self._db.load(f"key:{keys.digest(presented)}", KeyRecord.from_record)
+
     async def user_keys(self, user_id: str) -> list[KeyRecord]:
         return [await self.key_record(k) for k in await self._db.members(f"user-keys:{user_id}")]
 

@@ -13,6 +13,11 @@ from mockserver.core.state.base import DEFAULT_REDIS_PREFIX
 from mockserver.spec import Plan, load_spec
 
 DEFAULT_ADMIN_TOKEN = "cbk_mock_admin_dev"
+#: The header that carries the admin token of the control API.
+ADMIN_HEADER = "X-Mock-Admin-Token"
+#: Exchanges the request journal keeps (``--journal-size``); 0 turns it off.
+DEFAULT_JOURNAL_SIZE = 1000
+MAX_JOURNAL_SIZE = 100_000
 #: Generation time per page: fast by default; the realistic one matches the page's example.
 DEFAULT_PAGE_SECONDS = 0.25
 REALISTIC_PAGE_SECONDS = 13.0
@@ -35,6 +40,8 @@ _FIELDS = {
     "redisUrl": "redis_url",
     "sharedRecords": "shared_records",
     "redisPrefix": "redis_prefix",
+    "journalSize": "journal_size",
+    "journalControl": "journal_control",
 }
 
 
@@ -64,6 +71,10 @@ class MockConfig:
     shared_records: bool = False
     #: Namespace of the mock's keys in Redis; reset removes only keys under it.
     redis_prefix: str = DEFAULT_REDIS_PREFIX
+    #: The request journal keeps the newest this many exchanges (0: no journal).
+    journal_size: int = DEFAULT_JOURNAL_SIZE
+    #: Journal the control API's own calls too (``/_mock/…``), not only the public API's.
+    journal_control: bool = False
 
     def with_overrides(self, raw: dict[str, Any]) -> MockConfig:
         """Apply a YAML/JSON mapping in the spec's camelCase vocabulary."""

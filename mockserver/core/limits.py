@@ -107,7 +107,7 @@ class RateLimiter:
         closed — both in one atomic step, one round trip to a shared store."""
         index, reset = self._counter.position(now)
         limit = principal.plan.requests_per_minute
-        key = f"rl:{principal.user.id}:{index}"
+        key = self._key(principal.user.id, index)
         if unless is None:
             count = await self._counter.hit(key)
         else:
@@ -123,6 +123,17 @@ class RateLimiter:
                 headers=state.headers() | _retry_after(reset),
             )
         return state
+
+    async def current(self, account: Account, now: float) -> RateLimit:
+        """This window's budget of ``account``, counting nothing (the control API's usage)."""
+        index, reset = self._counter.position(now)
+        limit = account.plan.requests_per_minute
+        count = await self._counter.read(self._key(account.user.id, index))
+        return RateLimit(limit=limit, remaining=max(0, limit - count), reset=reset)
+
+    @staticmethod
+    def _key(user_id: str, index: int) -> str:
+        return f"rl:{user_id}:{index}"
 
     async def count_rejection(self, principal: Principal, now: float) -> bool:
         """Count a 429 for the abuse detector; True when the key should be suspended."""

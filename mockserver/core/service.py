@@ -18,6 +18,7 @@ from mockserver.core.config import MockConfig
 from mockserver.core.errors import ApiError
 from mockserver.core.idempotency import IdempotencyStore, Replay
 from mockserver.core.ids import new_uuid
+from mockserver.core.journal import Journal
 from mockserver.core.limits import AuthFailureGuard, Quotas, RateLimit, RateLimiter, WindowCounter
 from mockserver.core.outage import OutageMonitor
 from mockserver.core.scenarios import ScenarioQueue
@@ -58,6 +59,7 @@ class MockService:
         self.quotas = Quotas(db, spec.credits_per_page)
         self.idempotency = IdempotencyStore(self.cache, spec.idempotency_ttl, self.outage)
         self.scenarios = ScenarioQueue(db)
+        self.journal = Journal(db, self.clock, config.journal_size, control=config.journal_control)
 
     # --- lifecycle -----------------------------------------------------------------------
     async def start(self) -> None:
@@ -229,3 +231,23 @@ class MockService:
 
     async def user_books(self, user_id: str) -> list[str]:
         return await self.db.members(f"user-books:{user_id}")
+
+    async def library(self, user_id: str, limit: int) -> list[Book]:
+        """The user's newest ``limit`` books, API- and dashboard-made alike."""
+        await self.accounts.get_user(user_id)
+        books = [await self.load_book(book_id) for book_id in await self.user_books(user_id)]
+        found = [book for book in books if book is not None]
+        return sorted(found, key=lambda book: (book.created_at, book.id), reverse=True)[:limit]
+
+    async def usage(self, user_id: str) -> dict[str, int]:
+        """The user's limits as of now: this minute's requests, today's books, this month's
+        credits."""
+        now = await self.now()
+        account = await self.accounts.account(user_id)
+        window = await self.rate_limiter.current(account, now)
+        return {
+            **await self.quotas.usage(account, now),
+            "requestsPerMinute": window.limit,
+            "requestsRemaining": window.remaining,
+            "windowResetSeconds": window.reset,
+        }

@@ -1,5 +1,6 @@
 """The control API under ``/_mock/`` (described in ``control-api.yaml``): users, keys, usage,
-clock, scenarios and reset, for tests and SDK authors. Framework-free like the gateway."""
+clock, scenarios, the request journal, reset and the web console's files, for tests and SDK
+authors. Framework-free like the gateway."""
 
 from __future__ import annotations
 
@@ -9,20 +10,23 @@ import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 from mockserver.core import keys
 from mockserver.core.accounts import DEV_USERS, dev_user_id
 from mockserver.core.books import JobScenario
 from mockserver.core.clock import isoformat, parse_iso
+from mockserver.core.config import ADMIN_HEADER
 from mockserver.core.errors import ApiError
+from mockserver.core.journal import DEFAULT_LIMIT, JournalQuery
 from mockserver.core.service import MockService
-from mockserver.core.validation import offending_fields
+from mockserver.core.validation import offending_fields, whole_number
+from mockserver.http import console
 from mockserver.http.messages import Exchange, HttpReply, json_reply
 from mockserver.spec import Spec
 
-ADMIN_HEADER = "X-Mock-Admin-Token"
 Params = dict[str, str]
-Action = Callable[["ControlApi", Exchange, Params], Awaitable[tuple[int, Any]]]
+Action = Callable[["ControlApi", Exchange, Params], Awaitable[tuple[int, Any] | HttpReply]]
 Handler = Callable[[Exchange, Params], Awaitable[HttpReply]]
 
 
@@ -35,6 +39,21 @@ def _snake_case(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
+@functools.cache
+def _query_schemas(operation_id: str) -> tuple[dict[str, dict[str, Any]], Any]:
+    """An operation's query parameters by name, and a validator of them all as one object."""
+    _, _, op = control_spec().operation(operation_id)
+    params = {p["name"]: p["schema"] for p in op.get("parameters", ()) if p["in"] == "query"}
+    schema = {"type": "object", "properties": params}
+    return params, control_spec().validator(schema)
+
+
+def _public(operation_id: str) -> bool:
+    """Operations that control-api.yaml marks ``security: []`` need no admin token."""
+    _, _, op = control_spec().operation(operation_id)
+    return op.get("security") == []
+
+
 class ControlApi:
     def __init__(self, service: MockService) -> None:
         self.service = service
@@ -42,13 +61,17 @@ class ControlApi:
     # --- routing (the gateway routes by control-api.yaml's paths) ------------------------
     def operation(self, operation_id: str) -> Handler:
         """The handler of a control-api.yaml operation: its action (``createUser`` →
-        ``create_user``), behind the admin token except for ``health``."""
+        ``create_user``), behind the admin token unless the document says ``security: []``."""
         action: Action = getattr(ControlApi, _snake_case(operation_id))
+        public = _public(operation_id)
 
         async def run(exchange: Exchange, params: Params) -> HttpReply:
-            if action is not ControlApi.health:
+            if not public:
                 self._check_admin(exchange)
-            status, data = await action(self, exchange, params)
+            answer = await action(self, exchange, params)
+            if isinstance(answer, HttpReply):
+                return answer
+            status, data = answer
             return json_reply(exchange, status, data)
 
         return run
@@ -66,6 +89,27 @@ class ControlApi:
         if fields:
             raise ApiError("VALIDATION_ERROR", "Control request failed validation.", fields=fields)
         return body
+
+    @staticmethod
+    def _query(exchange: Exchange, operation_id: str) -> dict[str, Any]:
+        """The query parameters, checked against the operation's: unknown or repeated names
+        and invalid values are a VALIDATION_ERROR naming each."""
+        params, validator = _query_schemas(operation_id)
+        values: dict[str, Any] = {}
+        fields: dict[str, str] = {}
+        for name, value in parse_qsl(exchange.request.query, keep_blank_values=True):
+            if name not in params:
+                fields[name] = "Unknown parameter"
+            elif name in values:
+                fields[name] = "Given more than once"
+            elif params[name].get("type") == "integer":
+                values[name] = value if whole_number(value) is None else int(value)
+            else:
+                values[name] = value
+        fields.update(offending_fields(validator, values))
+        if fields:
+            raise ApiError("VALIDATION_ERROR", "Query parameters failed validation.", fields=fields)
+        return values
 
     # --- actions -------------------------------------------------------------------------
     async def health(self, exchange: Exchange, _: Params) -> tuple[int, Any]:
@@ -146,6 +190,10 @@ class ControlApi:
             "books": await svc.user_books(user_id),
         }
 
+    async def list_users(self, exchange: Exchange, _: Params) -> tuple[int, Any]:
+        user_ids = sorted(await self.service.accounts.user_ids())
+        return 200, [await self._user_view(user_id) for user_id in user_ids]
+
     async def get_user(self, exchange: Exchange, params: Params) -> tuple[int, Any]:
         return 200, await self._user_view(params["userId"])
 
@@ -160,12 +208,8 @@ class ControlApi:
         issued = await self.service.accounts.issue_key(params["userId"])
         return 201, {"userId": issued.user_id, "keyId": issued.key_id, "apiKey": issued.api_key}
 
-    async def _usage(self, user_id: str) -> dict[str, Any]:
-        svc = self.service
-        return await svc.quotas.usage(await svc.accounts.account(user_id), await svc.now())
-
     async def get_usage(self, exchange: Exchange, params: Params) -> tuple[int, Any]:
-        return 200, await self._usage(params["userId"])
+        return 200, await self.service.usage(params["userId"])
 
     async def set_usage(self, exchange: Exchange, params: Params) -> tuple[int, Any]:
         body = self._body(exchange, "SetUsage")
@@ -176,7 +220,14 @@ class ControlApi:
             books_today=body.get("booksToday"),
             credits_used=body.get("creditsUsed"),
         )
-        return 200, await self._usage(params["userId"])
+        return 200, await self.service.usage(params["userId"])
+
+    async def list_books(self, exchange: Exchange, params: Params) -> tuple[int, Any]:
+        limit = self._query(exchange, "listBooks").get("limit", 50)
+        svc = self.service
+        books = await svc.library(params["userId"], limit)
+        now = await svc.now()
+        return 200, [book.render(now, exchange.request.base_url) for book in books]
 
     async def add_dashboard_book(self, exchange: Exchange, params: Params) -> tuple[int, Any]:
         body = self._body(exchange, "DashboardBook")
@@ -235,6 +286,43 @@ class ControlApi:
     async def clear_scenarios(self, exchange: Exchange, _: Params) -> tuple[int, Any]:
         await self.service.scenarios.clear(await self.service.accounts.user_ids())
         return 200, {"cleared": True}
+
+    async def list_requests(self, exchange: Exchange, _: Params) -> tuple[int, Any]:
+        values = self._query(exchange, "listRequests")
+        since = None
+        if "since" in values:
+            try:
+                since = parse_iso(values["since"])
+            except ValueError as exc:
+                raise ApiError("VALIDATION_ERROR", str(exc), fields={"since": str(exc)}) from None
+        query = JournalQuery(
+            user_id=values.get("user"),
+            key_id=values.get("keyId"),
+            method=values.get("method"),
+            path=values.get("path"),
+            status=values.get("status"),
+            code=values.get("code"),
+            since=since,
+            after=values.get("after"),
+            limit=values.get("limit", DEFAULT_LIMIT),
+        )
+        return 200, await self.service.journal.find(query)
+
+    async def clear_requests(self, exchange: Exchange, _: Params) -> tuple[int, Any]:
+        await self.service.journal.clear()
+        return 200, {"cleared": True}
+
+    # --- the web console (static files; its data comes from the actions above) ----------
+    async def console_entry(self, exchange: Exchange, _: Params) -> HttpReply:
+        reply = json_reply(exchange, 308, {"location": console.ENTRY})
+        reply.headers["location"] = console.ENTRY
+        return reply
+
+    async def console_file(self, exchange: Exchange, params: Params) -> HttpReply:
+        return console.reply(params["file"] or console.INDEX)
+
+    async def console_vendor_file(self, exchange: Exchange, params: Params) -> HttpReply:
+        return console.reply(f"vendor/{params['file']}")
 
 
 _BOOK_FIELDS = {

@@ -10,9 +10,11 @@ One code path serves both, so they cannot drift apart.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import unquote
@@ -23,6 +25,7 @@ from mockserver.core.books import Book
 from mockserver.core.codec import dumps
 from mockserver.core.errors import ApiError, BackendUnavailable
 from mockserver.core.ids import new_uuid
+from mockserver.core.journal import Exchanged
 from mockserver.core.service import MockService
 from mockserver.http.conformance import ResponseChecker
 from mockserver.http.control import ControlApi, control_spec
@@ -118,6 +121,7 @@ class Gateway:
 
     # --- entry point ---------------------------------------------------------------------
     async def handle(self, request: HttpRequest) -> HttpReply:
+        started = time.perf_counter()
         exchange = self._exchange(request)
         segments = [unquote(s) for s in request.path.split("/")[1:]]
         operation = None
@@ -151,12 +155,41 @@ class Gateway:
         reply.headers["X-Request-Id"] = exchange.request_id
         if self.checker is not None and operation is not None:
             reply = self._validated(operation, reply, exchange)
+        if self.service.journal.wants(request.path):
+            await self._journal(exchange, reply, operation, started)
         return reply
 
     def reject(self, request: HttpRequest, error: ApiError) -> HttpReply:
         """Answer ``error`` for a request the adapter could not hand over (an unreadable body,
         an HTTP-level failure): the same envelope and request-id echo as everything else."""
         return self.error_reply(self._exchange(request), error)
+
+    async def _journal(
+        self, exchange: Exchange, reply: HttpReply, operation: str | None, started: float
+    ) -> None:
+        """Tell the request journal (``/_mock/requests``) about an answered exchange."""
+        key = exchange.principal.key if exchange.principal else None
+        if key is None:  # refused before or while authorizing: whose key was it?
+            with contextlib.suppress(BackendUnavailable):
+                key = await self.service.accounts.find_key(presented_key(exchange.headers))
+        request = exchange.request
+        exchanged = Exchanged(
+            method=request.method,
+            path=request.path,
+            query=request.query,
+            request_headers=exchange.headers.items(),
+            request_body=request.body,
+            status=reply.status,
+            reply_headers=reply.headers,
+            reply_body=reply.body,
+            request_id=exchange.request_id,
+            operation=operation,
+            user_id=key and key.user_id,
+            key_id=key and key.key_id,
+            arrived_at=exchange.arrived_at,
+            duration_ms=(time.perf_counter() - started) * 1000,
+        )
+        await self.service.journal.record(exchanged)
 
     def _exchange(self, request: HttpRequest) -> Exchange:
         headers = Headers(request.headers)
@@ -176,9 +209,11 @@ class Gateway:
         if forced is not None:
             raise forced
         now = await self.service.now()
+        exchange.arrived_at = now
         principal, exchange.rate = await self.service.authorize(
             presented_key(exchange.headers), exchange.request.client, now
         )
+        exchange.principal = principal
         if malformed is not None:
             raise malformed
         return principal, scenario, now

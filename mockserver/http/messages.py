@@ -13,6 +13,7 @@ from typing import Any
 
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from mockserver.core.accounts import Principal
 from mockserver.core.codec import dumps
 from mockserver.core.errors import ApiError
 from mockserver.core.limits import RateLimit
@@ -45,6 +46,9 @@ class Headers:
         values = self.get_all(name)
         return values[0] if values else None
 
+    def items(self) -> list[tuple[str, str]]:
+        return list(self._values.items())
+
     def single(self, name: str) -> str | None:
         """The value of a header that must appear at most once (repeats: error)."""
         values = self.get_all(name)
@@ -61,6 +65,8 @@ class HttpRequest:
     body: bytes = b""
     client: str = "127.0.0.1"
     base_url: str = "http://127.0.0.1:8080"
+    #: The raw query string, without the ``?``.
+    query: str = ""
     #: The body is longer than ``body`` holds: adapters stop reading past the size limit.
     oversized: bool = False
 
@@ -90,6 +96,9 @@ class Exchange:
     request_id: str
     rate: RateLimit | None = None
     delay_ms: int = 0
+    #: Who the key belongs to, once authorized; and the mock's clock then.
+    principal: Principal | None = None
+    arrived_at: float | None = None
 
 
 class EncodedJson(bytes):

@@ -49,6 +49,7 @@ def _message(request: web.BaseRequest, base_url: str = "") -> HttpRequest:
     return HttpRequest(
         method=request.method,
         path=request.rel_url.raw_path,  # also for absolute-form request lines
+        query=request.rel_url.raw_query_string,
         headers=request.headers,
         client=request.remote or "",
         base_url=base_url,

@@ -26,7 +26,7 @@ import yaml
 
 from mockserver.core import keys
 from mockserver.core.accounts import dev_keys
-from mockserver.core.config import REALISTIC_PAGE_SECONDS, MockConfig
+from mockserver.core.config import MAX_JOURNAL_SIZE, REALISTIC_PAGE_SECONDS, MockConfig
 from mockserver.core.runtime import build_service
 from mockserver.http.control import ADMIN_HEADER
 from mockserver.serve import app as aiohttp_app
@@ -59,6 +59,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--key", help="private key file (PEM) for HTTPS")
     serve.add_argument(
         "--validate-responses", action="store_true", help="check every response against the spec"
+    )
+    journal = serve.add_argument_group("request journal (GET /_mock/requests, the console)")
+    journal.add_argument(
+        "--journal-size", type=int, help="exchanges kept, newest first (default 1000; 0: off)"
+    )
+    journal.add_argument(
+        "--journal-control", action="store_true", help="journal the control API's calls too"
     )
     serve.add_argument("--no-access-log", action="store_true")
     serve.add_argument("--log-level", default="INFO")
@@ -101,11 +108,17 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
         overrides["validate_responses"] = True
     if args.workers > 1:
         overrides["shared_records"] = True
+    if args.journal_size is not None:
+        overrides["journal_size"] = args.journal_size
+    if args.journal_control:
+        overrides["journal_control"] = True
     config = dataclasses.replace(config, **overrides)
     if config.clock not in ("system", "manual"):
         raise SystemExit(f"cbk-mock: clock must be system or manual, not {config.clock!r}")
     if config.page_seconds < 0:
         raise SystemExit("cbk-mock: page seconds must not be negative")
+    if not isinstance(config.journal_size, int) or not 0 <= config.journal_size <= MAX_JOURNAL_SIZE:
+        raise SystemExit(f"cbk-mock: journal size must be 0..{MAX_JOURNAL_SIZE}")
     return config
 
 
@@ -124,6 +137,7 @@ def _banner(url: str, config: MockConfig, workers: int, ca_file: Path | None) ->
         f"  clock {config.clock} · {config.page_seconds:g} s per page · state: {state}"
         f" · workers: {workers}",
         f"  control API: {url}/_mock/  ({ADMIN_HEADER}: {config.admin_token})",
+        f"  console: {url}/_mock/ui/",
     ]
     if ca_file:
         lines.append(f"  TLS CA file: {ca_file}")

@@ -190,9 +190,11 @@ class ChildrenBooksRouter(respx.MockRouter, MockControl):
         return self._outgoing(request, await self.mock.arun(self.mock.gateway.handle(incoming)))
 
     def _incoming(self, request: httpx.Request, body: bytes) -> HttpRequest:
+        path, _, query = _text(request.url.raw_path).partition("?")
         return HttpRequest(
             method=request.method,
-            path=_text(request.url.raw_path).partition("?")[0],
+            path=path,
+            query=query,
             headers=[(_text(name), _text(value)) for name, value in request.headers.raw],
             body=body,
             base_url=self.url,
@@ -206,9 +208,11 @@ class ChildrenBooksRouter(respx.MockRouter, MockControl):
 
     # --- control operations (MockControl) ------------------------------------------------
     def _control(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        path, _, query = path.partition("?")
         request = HttpRequest(
             method=method,
             path=f"/_mock/{path}",
+            query=query,
             headers=[
                 (ADMIN_HEADER, self.admin_token),
                 ("content-type", "application/json"),

@@ -11,10 +11,13 @@ either.
 from __future__ import annotations
 
 import abc
+import dataclasses
 import functools
 import json
 import urllib.error
+import urllib.parse
 import urllib.request
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -43,6 +46,86 @@ class MockControlError(Exception):
         self.status = status
         self.code = code
         self.fields = fields or {}
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One exchange from the mock's request journal (``GET /_mock/requests``): what the client
+    sent and what the mock answered. Keys are masked (``cbk_live_…abcd``); bodies are cut at
+    4 KB. Times are the mock's clock."""
+
+    seq: int
+    request_id: str
+    method: str
+    path: str
+    query: str
+    #: (name, value) pairs as sent, keys masked.
+    headers: tuple[tuple[str, str], ...]
+    body: str | None
+    status: int
+    response_headers: tuple[tuple[str, str], ...]
+    response_body: str | None
+    #: ``error.code`` and the check that answered (``perMinuteLimit``, ``dailyCap``...).
+    code: str | None
+    check: str | None
+    user_id: str | None
+    key_id: str | None
+    arrived_at: datetime
+    answered_at: datetime
+    duration_ms: float
+    idempotency_key: str | None
+    replayed: bool
+    retry_after: int | None
+    #: When trying again can succeed (``answered_at`` + ``retry_after``).
+    resets_at: datetime | None
+    raw: dict[str, Any] = dataclasses.field(repr=False, compare=False)
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> RecordedRequest:
+        request, response = record["request"], record["response"]
+        return cls(
+            seq=record["seq"],
+            request_id=record["requestId"],
+            method=record["method"],
+            path=record["path"],
+            query=record["query"],
+            headers=tuple((name, value) for name, value in request["headers"]),
+            body=request["body"],
+            status=record["status"],
+            response_headers=tuple(response["headers"].items()),
+            response_body=response["body"],
+            code=record["code"],
+            check=record["check"],
+            user_id=record["userId"],
+            key_id=record["keyId"],
+            arrived_at=_instant(record["arrivedAt"]),
+            answered_at=_instant(record["answeredAt"]),
+            duration_ms=record["durationMs"],
+            idempotency_key=record["idempotencyKey"],
+            replayed=record["idempotentReplayed"],
+            retry_after=record["retryAfter"],
+            resets_at=None if record["resetsAt"] is None else _instant(record["resetsAt"]),
+            raw=record,
+        )
+
+    def header(self, name: str) -> str | None:
+        """A request header's (first) value, by case-insensitive name."""
+        return _first(self.headers, name)
+
+    def response_header(self, name: str) -> str | None:
+        return _first(self.response_headers, name)
+
+    def json(self) -> Any:
+        """The request body parsed as JSON."""
+        return json.loads(self.body or "null")
+
+
+def _instant(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _first(pairs: tuple[tuple[str, str], ...], name: str) -> str | None:
+    return next((value for key, value in pairs if key.lower() == name.lower()), None)
 
 
 class MockControl(abc.ABC):
@@ -202,6 +285,40 @@ class MockControl(abc.ABC):
 
     def clear_scenarios(self) -> None:
         self._control("DELETE", "scenarios")
+
+    # --- the request journal -------------------------------------------------------------
+    def requests(
+        self,
+        *,
+        user: str | None = None,
+        key_id: str | None = None,
+        method: str | None = None,
+        path: str | None = None,
+        status: int | str | None = None,
+        code: str | None = None,
+        since: str | datetime | None = None,
+        limit: int | None = None,
+    ) -> list[RecordedRequest]:
+        """What clients sent the public API and what the mock answered, newest first: every
+        filter given must match (``path`` takes a glob, ``status`` a class like ``"4xx"``,
+        ``since`` an instant of the mock's clock)."""
+        filters = {
+            "user": None if user is None else self.user_id(user),
+            "keyId": key_id,
+            "method": method,
+            "path": path,
+            "status": status,
+            "code": code,
+            "since": since.isoformat() if isinstance(since, datetime) else since,
+            "limit": limit,
+        }
+        query = urllib.parse.urlencode({k: v for k, v in filters.items() if v is not None})
+        records = self._control("GET", f"requests?{query}" if query else "requests")
+        return [RecordedRequest.from_record(record) for record in records]
+
+    def clear_requests(self) -> None:
+        """Empty the request journal (a reset empties it too)."""
+        self._control("DELETE", "requests")
 
 
 class LiveMock(MockControl):

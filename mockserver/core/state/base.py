@@ -1,8 +1,8 @@
 """The state backend interface: JSON documents plus the few operations that must be atomic.
 
 Every operation whose correctness depends on atomicity (rate-window hits, quota charges,
-idempotency claims, due refunds, scenario queues) is one call here, so the Redis backend can
-implement each as a single Lua script or command and stay exact across worker processes.
+idempotency claims, due refunds, scenario queues, capped logs) is one call here, so the Redis
+backend can implement each as a single Lua script or command and stay exact across worker processes.
 A backend that cannot reach its store raises ``BackendUnavailable``.
 """
 
@@ -106,6 +106,18 @@ class StateBackend(Protocol):
     async def pop(self, key: str) -> JSON | None: ...
 
     async def peek_all(self, key: str) -> list[JSON]: ...
+
+    # capped logs -------------------------------------------------------------------------
+    async def log_append(self, key: str, item: JSON, keep: int) -> int:
+        """Put ``item`` first in the log at ``key``, numbered one past the last number given
+        there, and drop all but the newest ``keep`` items — one atomic step, so concurrent
+        writers neither lose items nor let the log grow. Returns the item's number. Numbers
+        survive ``delete(key)`` (a reader tailing the log never sees one twice); ``flush``
+        restarts them."""
+
+    async def log_read(self, key: str, start: int, stop: int) -> list[tuple[int, JSON]]:
+        """``(number, item)`` of the items at positions ``start``..``stop`` (inclusive; 0 is the
+        newest), newest first."""
 
     # lifecycle ---------------------------------------------------------------------------
     async def flush(self) -> None:

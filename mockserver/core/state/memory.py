@@ -3,6 +3,7 @@ event loop — the same guarantee the Redis backend gets from Lua scripts."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from collections import defaultdict, deque
@@ -28,6 +29,8 @@ class MemoryBackend:
         self._counters: defaultdict[str, int] = defaultdict(int)
         self._scheduled: defaultdict[str, list[tuple[float, bytes]]] = defaultdict(list)
         self._queues: defaultdict[str, deque[bytes]] = defaultdict(deque)
+        self._logs: dict[str, deque[tuple[int, bytes]]] = {}
+        self._log_numbers: defaultdict[str, int] = defaultdict(int)
 
     def _doc(self, key: str) -> bytes | None:
         deadline = self._deadlines.get(key)
@@ -72,6 +75,7 @@ class MemoryBackend:
             self._counters.pop(key, None)
             self._scheduled.pop(key, None)
             self._queues.pop(key, None)
+            self._logs.pop(key, None)
 
     async def add_member(self, key: str, member: str) -> None:
         self._sets[key].add(member)
@@ -159,6 +163,18 @@ class MemoryBackend:
 
     async def peek_all(self, key: str) -> list[JSON]:
         return [json.loads(raw) for raw in self._queues.get(key, ())]
+
+    async def log_append(self, key: str, item: JSON, keep: int) -> int:
+        log = self._logs.get(key)
+        if log is None or log.maxlen != keep:
+            log = self._logs[key] = deque(log or (), maxlen=keep)
+        self._log_numbers[key] += 1
+        log.appendleft((self._log_numbers[key], dumps(item)))
+        return self._log_numbers[key]
+
+    async def log_read(self, key: str, start: int, stop: int) -> list[tuple[int, JSON]]:
+        log = self._logs.get(key, ())
+        return [(number, json.loads(raw)) for number, raw in itertools.islice(log, start, stop + 1)]
 
     async def flush(self) -> None:
         self.__init__()

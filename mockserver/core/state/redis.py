@@ -103,7 +103,16 @@ redis.call('SET', KEYS[1], merged, 'KEEPTTL')
 return merged
 """
 
-_KINDS = ("doc", "set", "counter", "due", "queue")
+# KEYS: the log, its number counter; ARGV: item, keep. Returns the item's number.
+_LOG_APPEND = """
+local n = redis.call('INCR', KEYS[2])
+redis.call('LPUSH', KEYS[1], n .. ':' .. ARGV[1])
+redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[2]) - 1)
+return n
+"""
+
+#: What ``delete`` removes for a key. A log's number counter ("log-number") is not among them.
+_KINDS = ("doc", "set", "counter", "due", "queue", "log")
 
 
 def _glob_escape(text: str) -> str:
@@ -139,6 +148,7 @@ class RedisBackend:
         self._pop_due = self._redis.register_script(_POP_DUE)
         self._raise_to = self._redis.register_script(_RAISE_TO)
         self._merge = self._redis.register_script(_MERGE)
+        self._log_append = self._redis.register_script(_LOG_APPEND)
 
     def _key(self, kind: str, key: str) -> str:
         return f"{self.prefix}{kind}:{key}"
@@ -242,6 +252,16 @@ class RedisBackend:
     async def peek_all(self, key: str) -> list[JSON]:
         raw = await self._call(self._redis.lrange(self._key("queue", key), 0, -1))
         return [json.loads(item) for item in raw]
+
+    # capped logs -------------------------------------------------------------------------
+    async def log_append(self, key: str, item: JSON, keep: int) -> int:
+        keys = [self._key("log", key), self._key("log-number", key)]
+        return int(await self._call(self._log_append(keys, [dumps(item), keep])))
+
+    async def log_read(self, key: str, start: int, stop: int) -> list[tuple[int, JSON]]:
+        raw = await self._call(self._redis.lrange(self._key("log", key), start, stop))
+        entries = (item.partition(":") for item in raw)
+        return [(int(number), json.loads(text)) for number, _, text in entries]
 
     # lifecycle ---------------------------------------------------------------------------
     async def flush(self) -> None:

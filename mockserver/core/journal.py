@@ -1,0 +1,282 @@
+"""The request journal: the newest exchanges with the mock, as it saw them.
+
+SDK authors debug by looking: did the retry reuse its ``Idempotency-Key``, did the client wait
+``retry-after`` before trying again, which check refused it? The gateway tells the journal about
+each exchange once its reply is final (``Exchanged``). The journal keeps a record of it: keys
+masked, bodies cut at ``BODY_LIMIT``, the check that answered an error and when its limit resets,
+in the state backend's capped log (process memory, or Redis shared by ``--workers``). The log keeps
+the newest ``size`` records and drops older ones in the same atomic step, so the journal stays
+bounded whatever the traffic.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote
+
+import orjson
+
+from mockserver.core import keys
+from mockserver.core.clock import Clock, isoformat
+from mockserver.core.config import ADMIN_HEADER
+from mockserver.core.errors import BackendUnavailable
+from mockserver.core.state.base import StateBackend
+from mockserver.spec import load_spec
+
+log = logging.getLogger("mockserver.journal")
+
+#: Bodies (request and response) are kept up to this many bytes.
+BODY_LIMIT = 4096
+#: Header values are kept up to this many characters, and at most this many headers.
+HEADER_VALUE_LIMIT = 1024
+MAX_HEADERS = 64
+#: Records a query answers unless it says otherwise.
+DEFAULT_LIMIT = 100
+CONTROL_PREFIX = "/_mock/"
+LOG_KEY = "journal"
+_PAGE = 200
+
+_spec = load_spec()
+_IDEMPOTENCY_HEADER = _spec.rules["idempotency"]["header"].lower()
+_REPLAY_HEADER = _spec.rules["idempotency"]["replayHeader"].lower()
+#: Headers whose values are credentials: never stored as sent.
+_SECRET_HEADERS = frozenset({"x-api-key", "authorization", ADMIN_HEADER.lower()})
+_BINARY_TYPES = ("image/", "audio/", "video/", "application/octet-stream")
+
+#: The check that answered an error, in the words of ``x-cbk.checkOrder`` where it has them.
+_CHECK_BY_CODE = {
+    "UNAUTHORIZED": "auth",
+    "INVALID_API_KEY": "auth",
+    "FORBIDDEN": "auth",
+    "PLAN_REQUIRED": "plan",
+    "RATE_LIMIT_EXCEEDED": "perMinuteLimit",
+    "BAD_REQUEST": "contentTypeAndJson",
+    "IDEMPOTENCY_CONFLICT": "idempotency",
+    "DAILY_CAP_EXCEEDED": "dailyCap",
+    "INSUFFICIENT_CREDITS": "monthlyCredits",
+    "METHOD_NOT_ALLOWED": "routing",
+    "INTERNAL_ERROR": "internal",
+    "EXTERNAL_SERVICE_ERROR": "stateStore",
+}
+_CHECK_BY_OPERATION = {
+    ("createStory", "VALIDATION_ERROR"): "bodyValidation",
+    ("getStory", "VALIDATION_ERROR"): "idValidation",
+    ("getStory", "NOT_FOUND"): "ownership",
+    ("getStory", "BAD_REQUEST"): "request",
+}
+
+
+@dataclass(frozen=True)
+class Exchanged:
+    """What the gateway tells the journal about one exchange, its reply final."""
+
+    method: str
+    path: str  # raw, as sent
+    query: str
+    request_headers: Sequence[tuple[str, str]]
+    request_body: bytes
+    status: int
+    reply_headers: Mapping[str, str]
+    reply_body: bytes
+    request_id: str
+    #: The public API's operationId (``createStory``, ``getStory``); None elsewhere.
+    operation: str | None
+    user_id: str | None
+    key_id: str | None
+    #: The mock's clock when the request was authorized (None: read it at the answer).
+    arrived_at: float | None
+    duration_ms: float
+
+
+@dataclass(frozen=True)
+class JournalQuery:
+    """Which records to answer, newest first. Every field that is set must match."""
+
+    user_id: str | None = None
+    key_id: str | None = None
+    method: str | None = None
+    #: Exact, or a glob (``/v1/stories/*``).
+    path: str | None = None
+    #: ``429``, or a class: ``4xx``.
+    status: str | None = None
+    code: str | None = None
+    #: Arrived at or after this instant of the mock's clock.
+    since: float | None = None
+    #: Numbered after this record (``seq``): what a tail has not seen yet.
+    after: int | None = None
+    limit: int = DEFAULT_LIMIT
+
+    def matches(self, record: Mapping[str, Any]) -> bool:
+        return (
+            (self.user_id is None or record["userId"] == self.user_id)
+            and (self.key_id is None or record["keyId"] == self.key_id)
+            and (self.method is None or record["method"] == self.method.upper())
+            and (self.path is None or fnmatch.fnmatchcase(record["path"], self.path))
+            and (self.status is None or _status_matches(record["status"], self.status))
+            and (self.code is None or record["code"] == self.code)
+            and (self.since is None or record["arrivedAt"] >= isoformat(self.since))
+        )
+
+
+def _status_matches(status: int, wanted: str) -> bool:
+    if wanted.endswith("xx"):
+        return str(status)[0] == wanted[0]
+    return str(status) == wanted
+
+
+class Journal:
+    def __init__(self, db: StateBackend, clock: Clock, size: int, *, control: bool = False) -> None:
+        self._db = db
+        self._clock = clock
+        self.size = size
+        self.control = control
+        self._failing = False
+
+    def wants(self, path: str) -> bool:
+        """Whether an exchange on ``path`` is journaled: the public API's always (unless the
+        journal is off), the control API's only when asked for."""
+        return self.size > 0 and (self.control or not unquote(path).startswith(CONTROL_PREFIX))
+
+    async def record(self, exchanged: Exchanged) -> None:
+        """Keep a record of ``exchanged``. A store that is down loses the record, never the
+        reply it describes."""
+        try:
+            answered_at = await self._clock.now()
+            await self._db.log_append(LOG_KEY, entry(exchanged, answered_at), self.size)
+        except BackendUnavailable as exc:
+            if not self._failing:
+                log.warning("request journal not written (state store unavailable): %s", exc)
+            self._failing = True
+        else:
+            self._failing = False
+
+    async def find(self, query: JournalQuery) -> list[dict[str, Any]]:
+        """The records ``query`` matches, newest first, each with its number ``seq``. Reads the
+        log a page at a time and stops as soon as it has enough (or reaches ``after``)."""
+        found: list[dict[str, Any]] = []
+        oldest_seen = None
+        start = 0
+        while True:
+            page = await self._db.log_read(LOG_KEY, start, start + _PAGE - 1)
+            for number, record in page:
+                if oldest_seen is not None and number >= oldest_seen:
+                    continue  # moved down by records written since the last page
+                oldest_seen = number
+                if query.after is not None and number <= query.after:
+                    return found
+                if query.matches(record):
+                    found.append({"seq": number, **record})
+                    if len(found) >= query.limit:
+                        return found
+            if len(page) < _PAGE:
+                return found
+            start += _PAGE
+
+    async def clear(self) -> None:
+        await self._db.delete(LOG_KEY)
+
+
+def entry(exchanged: Exchanged, answered_at: float) -> dict[str, Any]:
+    """The stored record of an exchange (the control API answers it as is)."""
+    replied = {name.lower(): value for name, value in exchanged.reply_headers.items()}
+    sent = {name.lower(): value for name, value in exchanged.request_headers}
+    error = _error(exchanged.status, exchanged.reply_body, replied.get("content-type"))
+    retry_after = _seconds(replied.get("retry-after"))
+    return {
+        "requestId": exchanged.request_id,
+        "operation": exchanged.operation,
+        "method": exchanged.method,
+        "path": keys.mask(exchanged.path),
+        "query": keys.mask(exchanged.query),
+        "userId": exchanged.user_id,
+        "keyId": exchanged.key_id,
+        "arrivedAt": isoformat(
+            answered_at if exchanged.arrived_at is None else exchanged.arrived_at
+        ),
+        "answeredAt": isoformat(answered_at),
+        "durationMs": round(exchanged.duration_ms, 3),
+        "status": exchanged.status,
+        "code": error.get("code"),
+        "message": error.get("message"),
+        "check": _check(exchanged.operation, error) if error else None,
+        "rateLimit": _rate_limit(replied),
+        "retryAfter": retry_after,
+        "resetsAt": None if retry_after is None else isoformat(answered_at + retry_after),
+        "idempotencyKey": _cut(sent[_IDEMPOTENCY_HEADER]) if _IDEMPOTENCY_HEADER in sent else None,
+        "idempotentReplayed": replied.get(_REPLAY_HEADER) == "true",
+        "request": {
+            "headers": [
+                [name, _header_value(name, value)]
+                for name, value in exchanged.request_headers[:MAX_HEADERS]
+            ],
+            **_body(exchanged.request_body, sent.get("content-type")),
+        },
+        "response": {
+            "headers": {name: _header_value(name, value) for name, value in replied.items()},
+            **_body(exchanged.reply_body, replied.get("content-type")),
+        },
+    }
+
+
+def _cut(text: str) -> str:
+    return keys.mask(text[:HEADER_VALUE_LIMIT])
+
+
+def _header_value(name: str, value: str) -> str:
+    if name.lower() not in _SECRET_HEADERS:
+        return _cut(value)
+    masked = keys.mask(value)
+    if masked != value:
+        return masked[:HEADER_VALUE_LIMIT]
+    # Not key-shaped (a typo, another scheme, the admin token): still never stored as sent.
+    scheme, _, secret = value.rpartition(" ")
+    shown = f"…{secret[-4:]}" if len(secret) >= 12 else "…"
+    return f"{scheme[:40]} {shown}" if scheme else shown
+
+
+def _body(raw: bytes, content_type: str | None) -> dict[str, Any]:
+    kind = (content_type or "").split(";")[0].strip().lower()
+    text = None
+    if raw and not kind.startswith(_BINARY_TYPES):
+        text = keys.mask(raw[:BODY_LIMIT].decode("utf-8", "replace"))
+    return {"body": text, "bodyBytes": len(raw), "bodyTruncated": len(raw) > BODY_LIMIT}
+
+
+def _error(status: int, body: bytes, content_type: str | None) -> dict[str, Any]:
+    """The envelope's ``error`` of an error reply (empty for a success)."""
+    if status < 400 or not (content_type or "").startswith("application/json"):
+        return {}
+    try:
+        error = orjson.loads(body).get("error")
+    except (orjson.JSONDecodeError, AttributeError):
+        return {}
+    return error if isinstance(error, dict) else {}
+
+
+def _check(operation: str | None, error: Mapping[str, Any]) -> str | None:
+    code, meta = error.get("code"), error.get("meta") or {}
+    if meta.get("forced"):
+        return "scenario"
+    if code == "RATE_LIMIT_EXCEEDED" and meta.get("scope") == "address":
+        return "authFailureLimit"
+    if (operation, code) in _CHECK_BY_OPERATION:
+        return _CHECK_BY_OPERATION[operation, code]
+    if code == "NOT_FOUND":
+        return "routing"
+    return _CHECK_BY_CODE.get(code, "request") if code else None
+
+
+def _rate_limit(headers: Mapping[str, str]) -> dict[str, int] | None:
+    values = [_seconds(headers.get(f"x-ratelimit-{n}")) for n in ("limit", "remaining", "reset")]
+    if None in values:
+        return None
+    limit, remaining, reset = values
+    return {"limit": limit, "remaining": remaining, "reset": reset}
+
+
+def _seconds(value: str | None) -> int | None:
+    return int(value) if value is not None and value.isascii() and value.isdigit() else None
