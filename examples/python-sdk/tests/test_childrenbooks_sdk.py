@@ -1,8 +1,11 @@
 """The SDK's tests, written only against the toolkit's fixtures: ``cbk_respx`` (the mock
 in-process, behind respx) and ``cbk_server`` (a live mock on a free port). Most run through
-both. Every wait the SDK makes is virtual: its ``sleep`` advances the mock's clock."""
+both. Every wait the SDK makes is virtual: its ``sleep`` advances the mock's clock. The mock's
+request journal (``cbk.requests()``) shows what the SDK actually sent, and when."""
 
 from __future__ import annotations
+
+import itertools
 
 import httpx
 import pytest
@@ -112,6 +115,28 @@ def test_rate_limited_request_is_retried_after_retry_after(client, cbk, slept):
     assert slept == [window_left]
 
 
+def test_polls_are_spaced_as_the_poll_policy_says_on_the_mock_clock(sdk_for, cbk):
+    cbk.stall_next_job(at_page=2)
+    poll = PollPolicy(interval=2, factor=2, max_interval=10, timeout=40)
+    with pytest.raises(WaitTimeoutError):
+        sdk_for(poll=poll).generate_story(IDEA, **STORY)
+    polls = cbk.requests(method="GET")[::-1]
+    gaps = [(b.arrived_at - a.arrived_at).total_seconds() for a, b in itertools.pairwise(polls)]
+    assert gaps == list(itertools.islice(poll.intervals(), len(gaps))) == [2, 4, 8, 10, 10]
+
+
+def test_after_a_429_the_next_request_waits_retry_after_on_the_mock_clock(client, cbk):
+    book = client.create_story(IDEA, **STORY)
+    while client.rate_limit.remaining:
+        client.get_story(book.book_id)
+    client.get_story(book.book_id)
+    retried, refused = cbk.requests(path=f"/v1/stories/{book.book_id}", limit=2)
+    assert (refused.status, refused.check, retried.status) == (429, "perMinuteLimit", 200)
+    waited = (retried.arrived_at - refused.answered_at).total_seconds()
+    assert waited >= refused.retry_after > 0
+    assert retried.arrived_at >= refused.resets_at
+
+
 def test_poll_waits_for_the_window_when_no_requests_remain(client, slept):
     book = client.create_story(IDEA, **STORY)
     while client.rate_limit.remaining > 1:
@@ -127,6 +152,17 @@ def test_server_errors_are_retried_and_the_book_is_created_once(client, cbk, sle
     client.create_story(IDEA, **STORY)
     assert len(slept) == 2
     assert cbk.usage("pro")["booksToday"] == 1
+
+
+def test_a_retried_create_reuses_its_idempotency_key(client, cbk):
+    cbk.queue_errors(503, count=2)
+    client.create_story(IDEA, **STORY)
+    attempts = cbk.requests(method="POST", path="/v1/stories")[::-1]
+    assert [attempt.status for attempt in attempts] == [503, 503, 202]
+    assert attempts[0].idempotency_key
+    assert {attempt.header("Idempotency-Key") for attempt in attempts} == {
+        attempts[0].idempotency_key
+    }
 
 
 def test_server_errors_beyond_the_retries_are_raised(client, cbk, slept):
@@ -152,6 +188,9 @@ def test_lost_answer_is_retried_with_the_same_key_and_replayed(cbk_respx, slept)
     assert accepted.replayed
     assert accepted.book_id == lost[0].json()["data"]["bookId"]
     assert cbk_respx.usage("pro")["booksToday"] == 1
+    first, retry = cbk_respx.requests(method="POST")[::-1]
+    assert retry.idempotency_key == first.idempotency_key
+    assert (first.replayed, retry.replayed) == (False, True)
 
 
 def test_daily_cap_is_raised_at_once_without_retrying(client, cbk, slept):
