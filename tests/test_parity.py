@@ -303,6 +303,21 @@ def control_operations_answer_alike(t: Target) -> Any:
     ]
 
 
+def the_request_journal_records_alike(t: Target) -> Any:
+    t.create(headers={"Idempotency-Key": "parity-1"})
+    t.create(headers={"Idempotency-Key": "parity-1"})
+    t.call("GET", f"/v1/stories/{UNKNOWN_ID}", key="revoked")
+    t.call("GET", "/v2/nothing?page=2")
+    records = [dict(record.raw) for record in t.mock.requests()]
+    for record in records:
+        del record["durationMs"]  # wall-clock time
+        sent = record["request"]["headers"]
+        record["request"]["headers"] = [h for h in sent if h[0].lower() != "host"]
+    assert [r["status"] for r in records] == [404, 401, 202, 202]
+    assert [r["seq"] for r in records] == [4, 3, 2, 1]
+    return t.normalize(records)
+
+
 CHECKS = [
     create_is_accepted_with_rate_limit_headers,
     book_moves_from_pending_to_completed_as_the_clock_advances,
@@ -325,6 +340,7 @@ CHECKS = [
     request_id_is_echoed_when_valid,
     header_bytes_that_are_not_utf8_are_read_alike,
     control_operations_answer_alike,
+    the_request_journal_records_alike,
 ]
 
 
