@@ -27,6 +27,7 @@ ADMIN_ENDPOINTS = [
     ("POST", "clock/set"),
     ("POST", "users"),
     ("GET", "users"),
+    ("GET", "plans"),
     ("GET", "users/user_dev_pro"),
     ("PATCH", "users/user_dev_pro"),
     ("POST", "users/user_dev_pro/keys"),
@@ -444,3 +445,14 @@ async def test_a_library_lists_api_and_dashboard_books_newest_first(mock, client
     ]
     assert books[1]["status"] == "completed" and books[1]["pages"]
     assert len(await control(client, mock, "GET", "users/user_dev_pro/books?limit=1")) == 1
+
+
+async def test_plans_are_listed_as_the_spec_defines_them(mock, client):
+    plans = await control(client, mock, "GET", "plans")
+    assert set(plans) == {"free", "pro", "premium"}
+    assert plans["pro"] == {
+        "apiAccess": True,
+        "requestsPerMinute": 60,
+        "booksPerDay": 50,
+        "monthlyCredits": 500,
+    }

@@ -22,6 +22,7 @@ from mockserver.core.journal import DEFAULT_LIMIT, JournalQuery
 from mockserver.core.service import MockService
 from mockserver.core.validation import offending_fields, whole_number
 from mockserver.http import console
+from mockserver.http.assets import asset_reply
 from mockserver.http.messages import Exchange, HttpReply, json_reply
 from mockserver.spec import Spec
 
@@ -120,6 +121,9 @@ class ControlApi:
             "db": svc.db.name,
             "cache": svc.cache.name,
             "cacheReachable": not svc.outage.down,
+            "adminHeader": ADMIN_HEADER,
+            "console": console.ENTRY,
+            "journalSize": svc.journal.size,
         }
 
     async def reset(self, exchange: Exchange, _: Params) -> tuple[int, Any]:
@@ -188,6 +192,17 @@ class ControlApi:
                 for k in await svc.accounts.user_keys(user_id)
             ],
             "books": await svc.user_books(user_id),
+        }
+
+    async def list_plans(self, exchange: Exchange, _: Params) -> tuple[int, Any]:
+        return 200, {
+            name: {
+                "apiAccess": plan.api_access,
+                "requestsPerMinute": plan.requests_per_minute,
+                "booksPerDay": plan.books_per_day,
+                "monthlyCredits": plan.monthly_credits,
+            }
+            for name, plan in self.service.accounts.plans.items()
         }
 
     async def list_users(self, exchange: Exchange, _: Params) -> tuple[int, Any]:
@@ -320,6 +335,9 @@ class ControlApi:
 
     async def console_file(self, exchange: Exchange, params: Params) -> HttpReply:
         return console.reply(params["file"] or console.INDEX)
+
+    async def console_asset(self, exchange: Exchange, params: Params) -> HttpReply:
+        return await asset_reply(self.service, params["bookId"], params["file"])
 
     async def console_vendor_file(self, exchange: Exchange, params: Params) -> HttpReply:
         return console.reply(f"vendor/{params['file']}")

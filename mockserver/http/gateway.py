@@ -27,6 +27,7 @@ from mockserver.core.errors import ApiError, BackendUnavailable
 from mockserver.core.ids import new_uuid
 from mockserver.core.journal import Exchanged
 from mockserver.core.service import MockService
+from mockserver.http.assets import ASSET_PATH, asset_reply
 from mockserver.http.conformance import ResponseChecker
 from mockserver.http.control import ControlApi, control_spec
 from mockserver.http.messages import (
@@ -53,8 +54,6 @@ _REPLAY_HEADER = _spec.rules["idempotency"]["replayHeader"]
 
 Params = dict[str, str]
 Handler = Callable[[Exchange, Params], Awaitable[HttpReply]]
-#: Where the mock serves illustrations (the real API's storage host; not in openapi.yaml).
-ASSET_PATH = "/assets/{bookId}/{file}"
 
 
 def presented_key(headers: Headers) -> str | None:
@@ -247,11 +246,7 @@ class Gateway:
         return reply
 
     async def _asset(self, exchange: Exchange, params: Params) -> HttpReply:
-        name = params["file"].removesuffix(".png")
-        if name == params["file"]:
-            raise ApiError("NOT_FOUND", "Asset not found.")
-        png = await self.service.asset(params["bookId"], name, await self.service.now())
-        return HttpReply(200, {"content-type": "image/png", "cache-control": "max-age=86400"}, png)
+        return await asset_reply(self.service, params["bookId"], params["file"])
 
     @staticmethod
     def _json_body(exchange: Exchange) -> Any:
