@@ -15,6 +15,7 @@ import redis
 
 from mockserver.core.journal import BODY_LIMIT
 from mockserver.http.control import control_spec
+from mockserver.serve import cli
 from mockserver.testing.process import MockProcess
 from tests.limits_kit import PRO_USER, advance, dashboard_book, plans, set_usage, together
 from tests.mock_kit import SOME_UUID, control, data_of, error_of
@@ -264,3 +265,29 @@ async def test_two_workers_write_one_bounded_journal(redis_url):
     assert {r["requestId"] for r in records} <= {r.headers["x-request-id"] for r in replies}
     with redis.Redis.from_url(redis_url) as connection:
         assert connection.llen(JOURNAL_LOG) == 50
+
+
+def _serve_config(*args: str):
+    return cli.config_from_args(cli.build_parser().parse_args(["serve", *args]))
+
+
+def test_the_journal_is_sized_by_flag_or_config_file(tmp_path):
+    assert _serve_config().journal_size == 1000
+    assert (
+        _serve_config().journal_control,
+        _serve_config("--journal-control").journal_control,
+    ) == (
+        False,
+        True,
+    )
+    assert _serve_config("--journal-size", "5").journal_size == 5
+    config = tmp_path / "mock.yaml"
+    config.write_text("journalSize: 7\njournalControl: true\n")
+    from_file = _serve_config("--config", str(config))
+    assert (from_file.journal_size, from_file.journal_control) == (7, True)
+
+
+@pytest.mark.parametrize("size", ["-1", "100001"])
+def test_an_impossible_journal_size_is_refused(size):
+    with pytest.raises(SystemExit, match=r"journal size must be 0\.\.100000"):
+        _serve_config("--journal-size", size)

@@ -130,11 +130,13 @@ export function Empty({ children }) {
 export const clockTime = (iso) => (iso ? iso.slice(11, 23) : "—");
 export const clockDay = (iso) => (iso ? iso.slice(0, 10) : "—");
 
+// Seconds as a person reads them: "45 s", "60 s", "2 min 5 s", "3 h 10 min", "2 d 1 h".
 export function duration(seconds) {
-  if (seconds < 60) return `${seconds} s`;
-  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
-  if (seconds < 86400) return `${Math.floor(seconds / 3600)} h ${Math.floor((seconds % 3600) / 60)} min`;
-  return `${Math.floor(seconds / 86400)} d ${Math.floor((seconds % 86400) / 3600)} h`;
+  const parts = (big, bigUnit, small, smallUnit) => (small ? `${big} ${bigUnit} ${small} ${smallUnit}` : `${big} ${bigUnit}`);
+  if (seconds <= 60) return `${seconds} s`;
+  if (seconds < 3600) return parts(Math.floor(seconds / 60), "min", seconds % 60, "s");
+  if (seconds < 86400) return parts(Math.floor(seconds / 3600), "h", Math.floor((seconds % 3600) / 60), "min");
+  return parts(Math.floor(seconds / 86400), "d", Math.floor((seconds % 86400) / 3600), "h");
 }
 
 export function userLabel(user) {

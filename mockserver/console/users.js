@@ -17,9 +17,9 @@ function keyState(key) {
 
 // A key exists in plain text only in the answer that issued it: shown here once.
 function IssuedKey({ issued, onDismiss }) {
-  return html`<div class="issued" data-testid="issued-key">
+  return html`<div class="issued" data-testid="issued-key" data-key-id=${issued.keyId}>
     <div>
-      <strong>New key for ${issued.userId}</strong>
+      <strong>New key <span class="mono">${issued.keyId}</span> for ${issued.userId}</strong>
       <span class="muted"> — shown once; the mock keeps only its SHA-256 digest.</span>
     </div>
     <div class="issued-row">
