@@ -10,6 +10,7 @@ import re
 
 import pytest
 
+from mockserver.http import console
 from mockserver.http.control import control_spec
 from tests.mock_kit import control, data_of, error_of
 
@@ -93,3 +94,13 @@ async def test_the_console_shows_illustrations_outside_the_journal(mock, client)
 async def test_health_tells_the_page_where_the_token_goes(mock, client):
     health = data_of(await client.get("/_mock/health"))
     assert (health["adminHeader"], health["console"]) == ("X-Mock-Admin-Token", "/_mock/ui/")
+
+
+def test_vendored_libraries_are_the_published_files():
+    vendor = console.CONSOLE_DIR / "vendor"
+    table = re.findall(
+        r"^\| (\S+\.mjs) \|.*\| ([0-9a-f]{64}) \|$", (vendor / "README.md").read_text(), re.M
+    )
+    assert {name for name, _ in table} == {p.name for p in vendor.glob("*.mjs")}
+    for name, digest in table:
+        assert hashlib.sha256((vendor / name).read_bytes()).hexdigest() == digest, name
