@@ -18,7 +18,7 @@ from mockserver.http.control import control_spec
 from mockserver.serve import cli
 from mockserver.testing.process import MockProcess
 from tests.limits_kit import PRO_USER, advance, dashboard_book, plans, set_usage, together
-from tests.mock_kit import SOME_UUID, control, data_of, error_of
+from tests.mock_kit import SOME_UUID, control, data_of, error_of, raw_exchange
 
 JOURNAL_LOG = "cbk-mock:log:journal"  # where the Redis backend keeps it (default prefix)
 
@@ -91,6 +91,15 @@ async def test_keys_are_never_stored_only_their_id(mock, client):
     assert sent[2]["x-api-key"] == f"cbk_live_…{key[-4:]}"
     assert sent[1]["authorization"] == f"Bearer cbk_live_…{key[-4:]}"
     assert sent[0]["x-api-key"] == "…1234"
+
+
+async def test_header_bytes_that_are_not_utf8_are_journaled_readably(mock, client):
+    request = (
+        b"GET /nowhere HTTP/1.1\r\nHost: x\r\nX-Trace: caf\xe9\xff\r\nConnection: close\r\n\r\n"
+    )
+    assert (await raw_exchange(mock.url, request)).status == 404
+    (record,) = await journal(client, mock)
+    assert ["X-Trace", "caf\\xe9\\xff"] in record["request"]["headers"]
 
 
 async def test_a_refused_key_is_named_with_its_user(mock, client):

@@ -15,7 +15,7 @@ import fnmatch
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import unquote
 
 import orjson
@@ -70,8 +70,7 @@ _CHECK_BY_OPERATION = {
 }
 
 
-@dataclass(frozen=True)
-class Exchanged:
+class Exchanged(NamedTuple):  # made on every request: a tuple is cheaper than a dataclass
     """What the gateway tells the journal about one exchange, its reply final."""
 
     method: str
@@ -146,11 +145,13 @@ class Journal:
         reply it describes."""
         try:
             answered_at = await self._clock.now()
-            await self._db.log_append(LOG_KEY, entry(exchanged, answered_at), self.size)
+            await self._db.log_append(LOG_KEY, encode(exchanged, answered_at), self.size)
         except BackendUnavailable as exc:
             if not self._failing:
                 log.warning("request journal not written (state store unavailable): %s", exc)
             self._failing = True
+        except Exception:  # the journal only observes: a bug here must not cost the reply
+            log.exception("request journal not written (request %s)", exchanged.request_id)
         else:
             self._failing = False
 
@@ -162,12 +163,13 @@ class Journal:
         start = 0
         while True:
             page = await self._db.log_read(LOG_KEY, start, start + _PAGE - 1)
-            for number, record in page:
+            for number, raw in page:
                 if oldest_seen is not None and number >= oldest_seen:
                     continue  # moved down by records written since the last page
                 oldest_seen = number
                 if query.after is not None and number <= query.after:
                     return found
+                record = orjson.loads(raw)
                 if query.matches(record):
                     found.append({"seq": number, **record})
                     if len(found) >= query.limit:
@@ -180,23 +182,36 @@ class Journal:
         await self._db.delete(LOG_KEY)
 
 
-def entry(exchanged: Exchanged, answered_at: float) -> dict[str, Any]:
-    """The stored record of an exchange (the control API answers it as is)."""
+def encode(exchanged: Exchanged, answered_at: float) -> bytes:
+    """The stored record of an exchange: JSON the control API answers as is, every key-shaped
+    text in it masked in one pass over the encoded record. (Made on every request: kept to
+    plain loops and one encode.)"""
+    headers = []
+    content_type = idempotency_key = None
+    for name, value in exchanged.request_headers[:MAX_HEADERS]:
+        lowered = name.lower()
+        if lowered in _SECRET_HEADERS:
+            value = _secret(value)
+        elif len(value) > HEADER_VALUE_LIMIT:
+            value = value[:HEADER_VALUE_LIMIT]
+        if lowered == "content-type":
+            content_type = value
+        elif lowered == _IDEMPOTENCY_HEADER:
+            idempotency_key = value
+        headers.append((name, value))
     replied = {name.lower(): value for name, value in exchanged.reply_headers.items()}
-    sent = {name.lower(): value for name, value in exchanged.request_headers}
     error = _error(exchanged.status, exchanged.reply_body, replied.get("content-type"))
     retry_after = _seconds(replied.get("retry-after"))
-    return {
+    arrived_at = answered_at if exchanged.arrived_at is None else exchanged.arrived_at
+    record = {
         "requestId": exchanged.request_id,
         "operation": exchanged.operation,
         "method": exchanged.method,
-        "path": keys.mask(exchanged.path),
-        "query": keys.mask(exchanged.query),
+        "path": exchanged.path,
+        "query": exchanged.query,
         "userId": exchanged.user_id,
         "keyId": exchanged.key_id,
-        "arrivedAt": isoformat(
-            answered_at if exchanged.arrived_at is None else exchanged.arrived_at
-        ),
+        "arrivedAt": isoformat(arrived_at),
         "answeredAt": isoformat(answered_at),
         "durationMs": round(exchanged.duration_ms, 3),
         "status": exchanged.status,
@@ -206,43 +221,49 @@ def entry(exchanged: Exchanged, answered_at: float) -> dict[str, Any]:
         "rateLimit": _rate_limit(replied),
         "retryAfter": retry_after,
         "resetsAt": None if retry_after is None else isoformat(answered_at + retry_after),
-        "idempotencyKey": _cut(sent[_IDEMPOTENCY_HEADER]) if _IDEMPOTENCY_HEADER in sent else None,
+        "idempotencyKey": idempotency_key,
         "idempotentReplayed": replied.get(_REPLAY_HEADER) == "true",
-        "request": {
-            "headers": [
-                [name, _header_value(name, value)]
-                for name, value in exchanged.request_headers[:MAX_HEADERS]
-            ],
-            **_body(exchanged.request_body, sent.get("content-type")),
-        },
+        "request": {"headers": headers, **_body(exchanged.request_body, content_type)},
         "response": {
-            "headers": {name: _header_value(name, value) for name, value in replied.items()},
+            "headers": replied,
             **_body(exchanged.reply_body, replied.get("content-type")),
         },
     }
+    try:
+        encoded = orjson.dumps(record)
+    except orjson.JSONEncodeError:  # header bytes that are not UTF-8 (kept as lone surrogates)
+        encoded = orjson.dumps(_printable(record))
+    return keys.mask_bytes(encoded)
 
 
-def _cut(text: str) -> str:
-    return keys.mask(text[:HEADER_VALUE_LIMIT])
+def _printable(value: Any) -> Any:
+    """``value`` with undecodable bytes in its texts shown as ``\\xNN``."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    if isinstance(value, dict):
+        return {_printable(k): _printable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_printable(item) for item in value]
+    return value
 
 
-def _header_value(name: str, value: str) -> str:
-    if name.lower() not in _SECRET_HEADERS:
-        return _cut(value)
-    masked = keys.mask(value)
-    if masked != value:
-        return masked[:HEADER_VALUE_LIMIT]
-    # Not key-shaped (a typo, another scheme, the admin token): still never stored as sent.
-    scheme, _, secret = value.rpartition(" ")
-    shown = f"…{secret[-4:]}" if len(secret) >= 12 else "…"
-    return f"{scheme[:40]} {shown}" if scheme else shown
+def _secret(value: str) -> str:
+    """A credential header's value as stored: an auth scheme kept, key-shaped tokens left to
+    the masking pass, anything else (a typo, the admin token) cut to its last four characters."""
+    tokens = value[:HEADER_VALUE_LIMIT].split()
+    scheme = [tokens.pop(0)] if len(tokens) > 1 and tokens[0].isalpha() else []
+    shown = [
+        token if keys.is_key_shaped(token) else (f"…{token[-4:]}" if len(token) >= 12 else "…")
+        for token in tokens
+    ]
+    return " ".join(scheme + shown) or "…"
 
 
 def _body(raw: bytes, content_type: str | None) -> dict[str, Any]:
     kind = (content_type or "").split(";")[0].strip().lower()
     text = None
     if raw and not kind.startswith(_BINARY_TYPES):
-        text = keys.mask(raw[:BODY_LIMIT].decode("utf-8", "replace"))
+        text = raw[:BODY_LIMIT].decode("utf-8", "replace")
     return {"body": text, "bodyBytes": len(raw), "bodyTruncated": len(raw) > BODY_LIMIT}
 
 
@@ -271,11 +292,15 @@ def _check(operation: str | None, error: Mapping[str, Any]) -> str | None:
 
 
 def _rate_limit(headers: Mapping[str, str]) -> dict[str, int] | None:
-    values = [_seconds(headers.get(f"x-ratelimit-{n}")) for n in ("limit", "remaining", "reset")]
-    if None in values:
+    """The ``x-ratelimit-*`` headers (the mock's own, so whole numbers when present)."""
+    try:
+        return {
+            "limit": int(headers["x-ratelimit-limit"]),
+            "remaining": int(headers["x-ratelimit-remaining"]),
+            "reset": int(headers["x-ratelimit-reset"]),
+        }
+    except (KeyError, ValueError):
         return None
-    limit, remaining, reset = values
-    return {"limit": limit, "remaining": remaining, "reset": reset}
 
 
 def _seconds(value: str | None) -> int | None:

@@ -11,7 +11,9 @@ from mockserver.spec import load_spec
 
 KEY_PREFIX = "cbk_live_"
 _KEY_SHAPE = re.compile(load_spec().api_key_pattern)
-_ANY_KEY = re.compile(r"cbk_live_[A-Za-z0-9_-]+")
+_ANY_KEY_SHAPE = KEY_PREFIX + "[A-Za-z0-9_-]+"
+_ANY_KEY = re.compile(_ANY_KEY_SHAPE)
+_ANY_KEY_BYTES = re.compile(_ANY_KEY_SHAPE.encode())
 
 
 def new_key() -> str:
@@ -38,3 +40,13 @@ def digests_equal(a: str, b: str) -> bool:
 def mask(text: str) -> str:
     """Replace anything shaped like a key by its prefix and last four characters."""
     return _ANY_KEY.sub(lambda m: f"{KEY_PREFIX}…{m.group(0)[-4:]}", text)
+
+
+def mask_bytes(data: bytes) -> bytes:
+    """``mask`` for UTF-8 text (a whole encoded document in one pass)."""
+    return _ANY_KEY_BYTES.sub(lambda m: f"{KEY_PREFIX}…".encode() + m.group(0)[-4:], data)
+
+
+def is_key_shaped(text: str) -> bool:
+    """Anything ``mask`` would mask, whole."""
+    return _ANY_KEY.fullmatch(text) is not None

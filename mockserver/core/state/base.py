@@ -108,14 +108,15 @@ class StateBackend(Protocol):
     async def peek_all(self, key: str) -> list[JSON]: ...
 
     # capped logs -------------------------------------------------------------------------
-    async def log_append(self, key: str, item: JSON, keep: int) -> int:
-        """Put ``item`` first in the log at ``key``, numbered one past the last number given
-        there, and drop all but the newest ``keep`` items — one atomic step, so concurrent
-        writers neither lose items nor let the log grow. Returns the item's number. Numbers
+    async def log_append(self, key: str, item: bytes, keep: int) -> int:
+        """Put ``item`` (an encoded document, stored as given) first in the log at ``key``,
+        numbered one past the last number given there, and drop all but the newest ``keep``
+        items — one atomic step, so concurrent writers neither lose items nor let the log grow.
+        Returns the item's number. Numbers
         survive ``delete(key)`` (a reader tailing the log never sees one twice); ``flush``
         restarts them."""
 
-    async def log_read(self, key: str, start: int, stop: int) -> list[tuple[int, JSON]]:
+    async def log_read(self, key: str, start: int, stop: int) -> list[tuple[int, bytes]]:
         """``(number, item)`` of the items at positions ``start``..``stop`` (inclusive; 0 is the
         newest), newest first."""
 

@@ -164,17 +164,16 @@ class MemoryBackend:
     async def peek_all(self, key: str) -> list[JSON]:
         return [json.loads(raw) for raw in self._queues.get(key, ())]
 
-    async def log_append(self, key: str, item: JSON, keep: int) -> int:
+    async def log_append(self, key: str, item: bytes, keep: int) -> int:
         log = self._logs.get(key)
         if log is None or log.maxlen != keep:
             log = self._logs[key] = deque(log or (), maxlen=keep)
         self._log_numbers[key] += 1
-        log.appendleft((self._log_numbers[key], dumps(item)))
+        log.appendleft((self._log_numbers[key], item))
         return self._log_numbers[key]
 
-    async def log_read(self, key: str, start: int, stop: int) -> list[tuple[int, JSON]]:
-        log = self._logs.get(key, ())
-        return [(number, json.loads(raw)) for number, raw in itertools.islice(log, start, stop + 1)]
+    async def log_read(self, key: str, start: int, stop: int) -> list[tuple[int, bytes]]:
+        return list(itertools.islice(self._logs.get(key, ()), start, stop + 1))
 
     async def flush(self) -> None:
         self.__init__()

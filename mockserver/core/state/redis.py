@@ -254,14 +254,14 @@ class RedisBackend:
         return [json.loads(item) for item in raw]
 
     # capped logs -------------------------------------------------------------------------
-    async def log_append(self, key: str, item: JSON, keep: int) -> int:
+    async def log_append(self, key: str, item: bytes, keep: int) -> int:
         keys = [self._key("log", key), self._key("log-number", key)]
-        return int(await self._call(self._log_append(keys, [dumps(item), keep])))
+        return int(await self._call(self._log_append(keys, [item, keep])))
 
-    async def log_read(self, key: str, start: int, stop: int) -> list[tuple[int, JSON]]:
+    async def log_read(self, key: str, start: int, stop: int) -> list[tuple[int, bytes]]:
         raw = await self._call(self._redis.lrange(self._key("log", key), start, stop))
         entries = (item.partition(":") for item in raw)
-        return [(int(number), json.loads(text)) for number, _, text in entries]
+        return [(int(number), text.encode()) for number, _, text in entries]
 
     # lifecycle ---------------------------------------------------------------------------
     async def flush(self) -> None:
