@@ -13,9 +13,11 @@ import httpx
 import pytest
 import redis
 
+from mockserver.core import journal as journal_module
 from mockserver.core.journal import BODY_LIMIT
 from mockserver.http.control import control_spec
 from mockserver.serve import cli
+from mockserver.spec import load_spec
 from mockserver.testing.process import MockProcess
 from tests.limits_kit import PRO_USER, advance, dashboard_book, plans, set_usage, together
 from tests.mock_kit import SOME_UUID, control, data_of, error_of, raw_exchange
@@ -300,3 +302,12 @@ def test_the_journal_is_sized_by_flag_or_config_file(tmp_path):
 def test_an_impossible_journal_size_is_refused(size):
     with pytest.raises(SystemExit, match=r"journal size must be 0\.\.100000"):
         _serve_config("--journal-size", size)
+
+
+def test_checks_are_named_in_the_specs_words():
+    in_order = {name for names in load_spec().rules["checkOrder"].values() for name in names}
+    outside = {"authFailureLimit", "routing", "scenario", "stateStore", "internal", "request"}
+    named = {*journal_module._CHECK_BY_CODE.values(), *journal_module._CHECK_BY_OPERATION.values()}
+    assert named <= in_order | outside
+    documented = control_spec().schema("JournalRecord")["properties"]["check"]["description"]
+    assert all(f"`{name}`" in documented for name in named | outside)
