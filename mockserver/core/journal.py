@@ -169,7 +169,7 @@ class Journal:
                 oldest_seen = number
                 if query.after is not None and number <= query.after:
                     return found
-                record = orjson.loads(raw)
+                record = decode(raw)
                 if query.matches(record):
                     found.append({"seq": number, **record})
                     if len(found) >= query.limit:
@@ -183,57 +183,99 @@ class Journal:
 
 
 def encode(exchanged: Exchanged, answered_at: float) -> bytes:
-    """The stored record of an exchange: JSON the control API answers as is, every key-shaped
-    text in it masked in one pass over the encoded record. (Made on every request: kept to
-    plain loops and one encode.)"""
+    """The stored form of an exchange, made on every request, so kept to what cannot be
+    derived later: a positional JSON array (``decode`` makes the record of it), credential
+    headers cut, bodies cut, and every key-shaped text masked in one pass over the encoding."""
     headers = []
-    content_type = idempotency_key = None
+    content_type = None
     for name, value in exchanged.request_headers[:MAX_HEADERS]:
         lowered = name.lower()
         if lowered in _SECRET_HEADERS:
             value = _secret(value)
         elif len(value) > HEADER_VALUE_LIMIT:
             value = value[:HEADER_VALUE_LIMIT]
-        if lowered == "content-type":
+        elif lowered == "content-type":
             content_type = value
-        elif lowered == _IDEMPOTENCY_HEADER:
-            idempotency_key = value
         headers.append((name, value))
-    replied = {name.lower(): value for name, value in exchanged.reply_headers.items()}
-    error = _error(exchanged.status, exchanged.reply_body, replied.get("content-type"))
+    replied = exchanged.reply_headers
+    stored = (
+        exchanged.request_id,
+        exchanged.operation,
+        exchanged.method,
+        exchanged.path,
+        exchanged.query,
+        exchanged.user_id,
+        exchanged.key_id,
+        answered_at if exchanged.arrived_at is None else exchanged.arrived_at,
+        answered_at,
+        exchanged.duration_ms,
+        exchanged.status,
+        headers,
+        _text(exchanged.request_body, content_type),
+        len(exchanged.request_body),
+        replied,
+        _text(exchanged.reply_body, replied.get("content-type")),
+        len(exchanged.reply_body),
+    )
+    try:
+        encoded = orjson.dumps(stored)
+    except orjson.JSONEncodeError:  # header bytes that are not UTF-8 (kept as lone surrogates)
+        encoded = orjson.dumps(_printable(stored))
+    return keys.mask_bytes(encoded)
+
+
+def decode(stored: bytes) -> dict[str, Any]:
+    """The record (``JournalRecord`` in control-api.yaml) of an encoded exchange."""
+    (
+        request_id,
+        operation,
+        method,
+        path,
+        query,
+        user_id,
+        key_id,
+        arrived_at,
+        answered_at,
+        duration_ms,
+        status,
+        sent,
+        sent_body,
+        sent_bytes,
+        replied,
+        reply_body,
+        reply_bytes,
+    ) = orjson.loads(stored)
+    replied = {name.lower(): value for name, value in replied.items()}
+    error = _error(status, reply_body, replied.get("content-type"))
     retry_after = _seconds(replied.get("retry-after"))
-    arrived_at = answered_at if exchanged.arrived_at is None else exchanged.arrived_at
-    record = {
-        "requestId": exchanged.request_id,
-        "operation": exchanged.operation,
-        "method": exchanged.method,
-        "path": exchanged.path,
-        "query": exchanged.query,
-        "userId": exchanged.user_id,
-        "keyId": exchanged.key_id,
+    idempotency_key = next((v for n, v in sent if n.lower() == _IDEMPOTENCY_HEADER), None)
+    return {
+        "requestId": request_id,
+        "operation": operation,
+        "method": method,
+        "path": path,
+        "query": query,
+        "userId": user_id,
+        "keyId": key_id,
         "arrivedAt": isoformat(arrived_at),
         "answeredAt": isoformat(answered_at),
-        "durationMs": round(exchanged.duration_ms, 3),
-        "status": exchanged.status,
+        "durationMs": round(duration_ms, 3),
+        "status": status,
         "code": error.get("code"),
         "message": error.get("message"),
-        "check": _check(exchanged.operation, error) if error else None,
+        "check": _check(operation, error) if error else None,
         "rateLimit": _rate_limit(replied),
         "retryAfter": retry_after,
         "resetsAt": None if retry_after is None else isoformat(answered_at + retry_after),
         "idempotencyKey": idempotency_key,
         "idempotentReplayed": replied.get(_REPLAY_HEADER) == "true",
-        "request": {"headers": headers, **_body(exchanged.request_body, content_type)},
-        "response": {
-            "headers": replied,
-            **_body(exchanged.reply_body, replied.get("content-type")),
-        },
+        "request": _part(sent, sent_body, sent_bytes),
+        "response": _part(replied, reply_body, reply_bytes),
     }
-    try:
-        encoded = orjson.dumps(record)
-    except orjson.JSONEncodeError:  # header bytes that are not UTF-8 (kept as lone surrogates)
-        encoded = orjson.dumps(_printable(record))
-    return keys.mask_bytes(encoded)
+
+
+def _part(headers: Any, body: str | None, size: int) -> dict[str, Any]:
+    return {"headers": headers, "body": body, "bodyBytes": size, "bodyTruncated": size > BODY_LIMIT}
 
 
 def _printable(value: Any) -> Any:
@@ -250,6 +292,8 @@ def _printable(value: Any) -> Any:
 def _secret(value: str) -> str:
     """A credential header's value as stored: an auth scheme kept, key-shaped tokens left to
     the masking pass, anything else (a typo, the admin token) cut to its last four characters."""
+    if keys.is_key_shaped(value):
+        return value  # the usual x-api-key: the masking pass masks it
     tokens = value[:HEADER_VALUE_LIMIT].split()
     scheme = [tokens.pop(0)] if len(tokens) > 1 and tokens[0].isalpha() else []
     shown = [
@@ -259,17 +303,16 @@ def _secret(value: str) -> str:
     return " ".join(scheme + shown) or "…"
 
 
-def _body(raw: bytes, content_type: str | None) -> dict[str, Any]:
-    kind = (content_type or "").split(";")[0].strip().lower()
-    text = None
-    if raw and not kind.startswith(_BINARY_TYPES):
-        text = raw[:BODY_LIMIT].decode("utf-8", "replace")
-    return {"body": text, "bodyBytes": len(raw), "bodyTruncated": len(raw) > BODY_LIMIT}
+def _text(raw: bytes, content_type: str | None) -> str | None:
+    """The body's first ``BODY_LIMIT`` bytes as text; None when empty or binary."""
+    if not raw or (content_type or "").lower().startswith(_BINARY_TYPES):
+        return None
+    return raw[:BODY_LIMIT].decode("utf-8", "replace")
 
 
-def _error(status: int, body: bytes, content_type: str | None) -> dict[str, Any]:
+def _error(status: int, body: str | None, content_type: str | None) -> dict[str, Any]:
     """The envelope's ``error`` of an error reply (empty for a success)."""
-    if status < 400 or not (content_type or "").startswith("application/json"):
+    if status < 400 or body is None or not (content_type or "").startswith("application/json"):
         return {}
     try:
         error = orjson.loads(body).get("error")

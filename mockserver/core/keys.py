@@ -14,6 +14,7 @@ _KEY_SHAPE = re.compile(load_spec().api_key_pattern)
 _ANY_KEY_SHAPE = KEY_PREFIX + "[A-Za-z0-9_-]+"
 _ANY_KEY = re.compile(_ANY_KEY_SHAPE)
 _ANY_KEY_BYTES = re.compile(_ANY_KEY_SHAPE.encode())
+_MASKED_PREFIX = f"{KEY_PREFIX}…".encode()
 
 
 def new_key() -> str:
@@ -44,7 +45,7 @@ def mask(text: str) -> str:
 
 def mask_bytes(data: bytes) -> bytes:
     """``mask`` for UTF-8 text (a whole encoded document in one pass)."""
-    return _ANY_KEY_BYTES.sub(lambda m: f"{KEY_PREFIX}…".encode() + m.group(0)[-4:], data)
+    return _ANY_KEY_BYTES.sub(lambda m: _MASKED_PREFIX + m.group(0)[-4:], data)
 
 
 def is_key_shaped(text: str) -> bool:
