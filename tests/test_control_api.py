@@ -456,3 +456,14 @@ async def test_plans_are_listed_as_the_spec_defines_them(mock, client):
         "booksPerDay": 50,
         "monthlyCredits": 500,
     }
+
+
+async def test_the_consoles_reads_work_on_either_backend(backend_mock, backend_client, create_body):
+    pro = {"x-api-key": backend_mock.keys["pro"]}
+    book = await create_book(backend_client, pro, create_body)
+    users = await control(backend_client, backend_mock, "GET", "users")
+    assert "user_dev_pro" in {u["userId"] for u in users}
+    books = await control(backend_client, backend_mock, "GET", "users/user_dev_pro/books")
+    assert [b["id"] for b in books] == [book["bookId"]]
+    usage = await control(backend_client, backend_mock, "GET", "users/user_dev_pro/usage")
+    assert (usage["requestsRemaining"], usage["booksToday"]) == (59, 1)
