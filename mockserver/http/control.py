@@ -44,7 +44,8 @@ def _snake_case(name: str) -> str:
 def _query_schemas(operation_id: str) -> tuple[dict[str, dict[str, Any]], Any]:
     """An operation's query parameters by name, and a validator of them all as one object."""
     _, _, op = control_spec().operation(operation_id)
-    params = {p["name"]: p["schema"] for p in op.get("parameters", ()) if p["in"] == "query"}
+    declared = [control_spec().resolve(p) for p in op.get("parameters", ())]
+    params = {p["name"]: p["schema"] for p in declared if p["in"] == "query"}
     schema = {"type": "object", "properties": params}
     return params, control_spec().validator(schema)
 
