@@ -67,7 +67,7 @@ class _Uncounted:
     async def hit(self, principal: Any, now: float, *, unless: Any = None) -> RateLimit:
         return RateLimit(limit=principal.plan.requests_per_minute, remaining=NEVER, reset=60)
 
-    async def rejected_in_window(self, principal: Any, now: float) -> bool:
+    async def count_rejection(self, principal: Any, now: float) -> bool:
         return False
 
 
@@ -80,7 +80,7 @@ def build(backend: str, limiter: str, redis_url: str) -> MockService:
     )
     service = build_service(config)
     if not on:
-        service.rate_limiter = _Uncounted()
+        service.limits.rate_limiter = _Uncounted()
     return service
 
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import jsonschema_rs
 import yaml
@@ -46,6 +46,14 @@ class Plan:
             books_per_day=int(raw["booksPerDay"]),
             monthly_credits=int(raw["monthlyCredits"]),
         )
+
+
+class RateLimitHeaders(NamedTuple):
+    """The names of the per-minute limit's response headers."""
+
+    limit: str
+    remaining: str
+    reset: str
 
 
 class Spec:
@@ -160,6 +168,44 @@ class Spec:
     @property
     def request_id_pattern(self) -> str:
         return self.rules["requestId"]["echoPattern"]
+
+    # --- header names --------------------------------------------------------------------
+    @functools.cached_property
+    def api_key_header(self) -> str:
+        """The request header that carries an API key (the ``apiKey`` security scheme)."""
+        schemes = self.document["components"]["securitySchemes"].values()
+        return next(s["name"] for s in schemes if s["type"] == "apiKey" and s["in"] == "header")
+
+    def header_name(self, component: str) -> str:
+        """The name responses send ``#/components/headers/<component>`` under."""
+        return self._header_names[component]
+
+    @functools.cached_property
+    def rate_limit_headers(self) -> RateLimitHeaders:
+        return RateLimitHeaders(
+            self.header_name("XRateLimitLimit"),
+            self.header_name("XRateLimitRemaining"),
+            self.header_name("XRateLimitReset"),
+        )
+
+    @property
+    def retry_after_header(self) -> str:
+        return self.header_name("RetryAfter")
+
+    @functools.cached_property
+    def _header_names(self) -> dict[str, str]:
+        responses = list(self.document.get("components", {}).get("responses", {}).values())
+        for item in self.document["paths"].values():
+            for op in item.values():
+                if isinstance(op, dict):
+                    responses += op.get("responses", {}).values()
+        names: dict[str, str] = {}
+        for response in responses:
+            for name, node in (response.get("headers") or {}).items():
+                ref = node.get("$ref", "")
+                if ref.startswith("#/components/headers/"):
+                    names.setdefault(ref.rsplit("/", 1)[1], name)
+        return names
 
 
 def _absolutize(node: Any) -> Any:

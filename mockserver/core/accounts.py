@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import NamedTuple
 
 from mockserver.core import keys
 from mockserver.core.errors import ApiError
@@ -49,7 +50,7 @@ class KeyRecord:
 
 
 @dataclass(frozen=True)
-class Account:
+class Subscriber:
     """A user and their plan: what quotas are computed from."""
 
     user: User
@@ -63,10 +64,18 @@ class Account:
 
 
 @dataclass(frozen=True)
-class Principal(Account):
-    """An account as authenticated by one of its keys, for one request."""
+class Principal(Subscriber):
+    """A subscriber as authenticated by one of its keys, for one request."""
 
     key: KeyRecord
+
+
+class Identity(NamedTuple):  # one per authenticated request: a tuple is cheapest
+    """A presented key that matched a live key record, before its plan is checked."""
+
+    digest: str
+    key: KeyRecord
+    user: User
 
 
 @dataclass(frozen=True)
@@ -128,10 +137,10 @@ class Accounts:
             changes["monthly_credits"] = monthly_credits
         return User(**await self._db.merge(f"user:{user_id}", changes))
 
-    async def account(self, user_id: str) -> Account:
+    async def subscriber(self, user_id: str) -> Subscriber:
         """The user and their plan, outside any request (the control API's usage view)."""
         user = await self.get_user(user_id)
-        return Account(user=user, plan=self._plan(user.plan))
+        return Subscriber(user=user, plan=self._plan(user.plan))
 
     async def user_ids(self) -> list[str]:
         return await self._db.members("users")
@@ -177,9 +186,9 @@ class Accounts:
         return issued
 
     # --- authentication ------------------------------------------------------------------
-    async def authenticate(self, presented: str | None) -> Principal:
-        """No key → UNAUTHORIZED; malformed, unknown or revoked → INVALID_API_KEY;
-        Free plan → PLAN_REQUIRED; suspended → FORBIDDEN."""
+    async def identify(self, presented: str | None) -> Identity:
+        """The ``auth`` check: no key → UNAUTHORIZED; malformed, unknown or revoked →
+        INVALID_API_KEY."""
         if presented is None:
             raise ApiError(
                 "UNAUTHORIZED", "Missing API key: send x-api-key or Authorization: Bearer."
@@ -190,16 +199,20 @@ class Accounts:
         record = await self._db.load(f"key:{computed}", KeyRecord.from_record)
         if record is None or not keys.digests_equal(record.digest, computed) or record.revoked:
             raise ApiError("INVALID_API_KEY", "Invalid API key.")
-        user = await self.get_user(record.user_id)
-        known = self._principals.get(computed)
-        if known is not None and known.key is record and known.user is user:
+        return Identity(computed, record, await self.get_user(record.user_id))
+
+    def admit(self, identity: Identity) -> Principal:
+        """The ``plan`` check: Free plan → PLAN_REQUIRED; a suspended key → FORBIDDEN."""
+        known = self._principals.get(identity.digest)
+        if known is not None and known.key is identity.key and known.user is identity.user:
             return known  # the very records it was admitted with (memory backend: unchanged)
-        plan = self._plan(user.plan)
+        plan = self._plan(identity.user.plan)
         if not plan.api_access:
             raise ApiError("PLAN_REQUIRED", "The API requires a Pro or Premium plan.")
-        if record.suspended:
+        if identity.key.suspended:
             raise ApiError("FORBIDDEN", "This API key is suspended after abusive traffic.")
-        principal = self._principals[computed] = Principal(user=user, key=record, plan=plan)
+        principal = Principal(user=identity.user, key=identity.key, plan=plan)
+        self._principals[identity.digest] = principal
         return principal
 
     def _plan(self, name: str) -> Plan:

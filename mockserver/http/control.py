@@ -162,7 +162,7 @@ class ControlApi:
 
     async def _usage(self, user_id: str) -> dict[str, Any]:
         svc = self.service
-        return await svc.quotas.usage(await svc.accounts.account(user_id), await svc.now())
+        return await svc.quotas.usage(await svc.accounts.subscriber(user_id), await svc.now())
 
     async def get_usage(self, exchange: Exchange, params: Params) -> tuple[int, Any]:
         return 200, await self._usage(params["userId"])

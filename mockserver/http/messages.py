@@ -15,7 +15,6 @@ from multidict import CIMultiDict, CIMultiDictProxy
 
 from mockserver.core.codec import dumps
 from mockserver.core.errors import ApiError
-from mockserver.core.limits import RateLimit
 from mockserver.core.validation import parse_json
 from mockserver.spec import load_spec
 
@@ -88,8 +87,16 @@ class Exchange:
     request: HttpRequest
     headers: Headers
     request_id: str
-    rate: RateLimit | None = None
     delay_ms: int = 0
+
+
+def media_type(value: str) -> tuple[str, dict[str, str]]:
+    kind, *params = value.split(";")
+    parsed = {}
+    for param in params:
+        name, _, val = param.partition("=")
+        parsed[name.strip().lower()] = val.strip().strip('"').lower()
+    return kind.strip().lower(), parsed
 
 
 class EncodedJson(bytes):
