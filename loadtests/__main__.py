@@ -166,7 +166,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             host, keys_file, aligned = args.host.rstrip("/"), args.keys_file, args.aligned_windows
         else:
             mock = stack.enter_context(
-                target.local_mock(
+                target.running_mock(
                     target.roomy_quotas(),
                     page_seconds=args.page_seconds,
                     workers=args.mock_workers,

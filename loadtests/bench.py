@@ -266,7 +266,7 @@ def run(seconds: int, connections: int, threads: int, warmup: int, rounds: int) 
     results: dict[str, Any] = {}
     placement = Placement.split()
     options = {"connections": connections, "threads": threads, "placement": placement}
-    with target.local_mock(bench_config(), page_seconds=0.01) as mock:
+    with target.running_mock(bench_config(), page_seconds=0.01) as mock:
         placement.pin_server(mock.extra.get("pid"))  # type: ignore[arg-type]
         cases = scenarios(mock)
         sized = []

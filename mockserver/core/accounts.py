@@ -6,17 +6,11 @@ from dataclasses import asdict, dataclass
 from typing import NamedTuple
 
 from mockserver.core import keys
+from mockserver.core.dev import DEV_USERS
 from mockserver.core.errors import ApiError
 from mockserver.core.ids import new_token
 from mockserver.core.state.base import StateBackend
 from mockserver.spec import Plan
-
-#: The dev users seeded at start (name → plan), with fixed keys (``mockserver.core.keys.dev_key``).
-DEV_USERS = {"pro": "pro", "premium": "premium", "free": "free", "revoked": "pro", "other": "pro"}
-
-
-def dev_user_id(name: str) -> str:
-    return f"user_dev_{name}"
 
 
 def dev_keys() -> dict[str, str]:

@@ -11,10 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from mockserver.core import images, keys
-from mockserver.core.accounts import DEV_USERS, Accounts, Identity, Principal, dev_user_id
+from mockserver.core.accounts import Accounts, Identity, Principal
 from mockserver.core.books import Book, JobScenario
 from mockserver.core.clock import Clock, make_clock
 from mockserver.core.config import MockConfig
+from mockserver.core.dev import DEV_USERS, dev_user_id
 from mockserver.core.errors import ApiError
 from mockserver.core.idempotency import IdempotencyStore
 from mockserver.core.ids import new_uuid

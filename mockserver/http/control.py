@@ -11,16 +11,15 @@ from pathlib import Path
 from typing import Any
 
 from mockserver.core import keys
-from mockserver.core.accounts import DEV_USERS, dev_user_id
 from mockserver.core.books import JobScenario
 from mockserver.core.clock import isoformat, parse_iso
+from mockserver.core.dev import ADMIN_HEADER, DEV_USERS, dev_user_id
 from mockserver.core.errors import ApiError
 from mockserver.core.service import MockService
 from mockserver.core.validation import offending_fields
 from mockserver.http.messages import Exchange, HttpReply, json_reply
 from mockserver.spec import Spec
 
-ADMIN_HEADER = "X-Mock-Admin-Token"
 Params = dict[str, str]
 Action = Callable[["ControlApi", Exchange, Params], Awaitable[tuple[int, Any]]]
 Handler = Callable[[Exchange, Params], Awaitable[HttpReply]]

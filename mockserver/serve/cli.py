@@ -18,7 +18,6 @@ import tempfile
 import threading
 import time
 import urllib.parse
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +26,11 @@ import yaml
 from mockserver.core import keys
 from mockserver.core.accounts import dev_keys
 from mockserver.core.config import REALISTIC_PAGE_SECONDS, MockConfig
+from mockserver.core.dev import ADMIN_HEADER
 from mockserver.core.runtime import build_service
-from mockserver.http.control import ADMIN_HEADER
 from mockserver.serve import app as aiohttp_app
 from mockserver.serve import tls
+from mockserver.testing.sdk_kit import LiveMock, MockControlError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -195,12 +195,12 @@ def _reserve_port(host: str, port: int) -> socket.socket:
 
 
 def _wait_healthy(url: str, ca_file: Path | None, timeout: float = 20.0) -> None:
-
     context = ssl.create_default_context(cafile=str(ca_file)) if ca_file else None
+    control = LiveMock(url, timeout=1, ssl_context=context)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        with contextlib.suppress(OSError):
-            urllib.request.urlopen(f"{url}/_mock/health", timeout=1, context=context).read()
+        with contextlib.suppress(OSError, MockControlError):
+            control.health()
             return
         time.sleep(0.05)
     raise SystemExit(f"workers did not become healthy at {url}")
