@@ -36,7 +36,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,10 +47,12 @@ from mockserver.core.errors import BackendUnavailable
 from mockserver.core.limits import RateLimit
 from mockserver.core.runtime import build_service
 from mockserver.core.service import MockService
-from mockserver.http.control import ADMIN_HEADER
-from mockserver.http.gateway import HttpRequest
+from mockserver.http.gateway import Gateway, HttpRequest
 from mockserver.serve import app as aiohttp_app
+from mockserver.spec import load_spec
+from mockserver.testing.sdk_kit import AsyncMockControl
 
+API_KEY_HEADER = load_spec().api_key_header
 #: Our Redis database for anything but the test fixture's.
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/12"
 #: Per-minute requests and failed attempts that no benchmark reaches.
@@ -84,13 +86,18 @@ def build(backend: str, limiter: str, redis_url: str) -> MockService:
     return service
 
 
-async def _read_request(gateway: Any, token: str) -> HttpRequest:
+async def _read_request(gateway: Gateway, token: str) -> HttpRequest:
     """A book to read (made through the control API) and the request that reads it."""
-    made = await gateway.handle(
-        HttpRequest("POST", "/_mock/users/user_dev_pro/books", [(ADMIN_HEADER, token)], body=b"{}")
-    )
-    book = made.json()["data"]["id"]
-    return HttpRequest("GET", f"/v1/stories/{book}", [("x-api-key", keys.dev_key("pro"))])
+
+    async def transport(
+        method: str, path: str, headers: Mapping[str, str], body: bytes | None
+    ) -> tuple[int, bytes]:
+        reply = await gateway.handle(HttpRequest(method, path, list(headers.items()), body or b""))
+        return reply.status, reply.body
+
+    control = AsyncMockControl("", transport, admin_token=token)
+    book = (await control.add_dashboard_book("pro"))["id"]
+    return HttpRequest("GET", f"/v1/stories/{book}", [(API_KEY_HEADER, keys.dev_key("pro"))])
 
 
 @dataclass
@@ -207,7 +214,7 @@ def _cpu_seconds(pid: int) -> float:
 
 def _wrk(url: str, pid: int, seconds: int, concurrency: int) -> tuple[int, float]:
     """(requests answered, CPU seconds of the server) for one wrk run."""
-    header = f"x-api-key: {keys.dev_key('pro')}"
+    header = f"{API_KEY_HEADER}: {keys.dev_key('pro')}"
     cpu = _cpu_seconds(pid)
     result = subprocess.run(
         ["wrk", "-t1", f"-c{concurrency}", f"-d{seconds}s", "-H", header, url],
