@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Awaitable, Callable
-from typing import Any, NamedTuple
+from typing import NamedTuple, TypeVar
 
 from mockserver.core.accounts import Principal, Subscriber
 from mockserver.core.clock import seconds_to_next_day, seconds_to_next_month, utc_day, utc_month
@@ -20,6 +20,7 @@ from mockserver.core.state.base import Quota, StateBackend
 from mockserver.core.state.memory import MemoryBackend
 from mockserver.spec import load_spec
 
+T = TypeVar("T")
 _HEADERS = load_spec().rate_limit_headers
 _RETRY_AFTER = load_spec().retry_after_header
 
@@ -68,27 +69,29 @@ class WindowCounter:
         """Drop the counts made in process memory during an outage (``/_mock/reset``)."""
         self._fallback = MemoryBackend()
 
-    async def _count(self, operation: str, *args: object) -> Any:
-        """The ``StateBackend`` method ``operation`` on the shared store, or on the
-        process-memory fallback while the store is down."""
+    async def _count(self, count: Callable[[StateBackend], Awaitable[T]]) -> T:
+        """``count`` on the shared store, or on the process-memory fallback while the store is
+        down."""
         if self._outage.available():
             try:
-                result = await getattr(self._store, operation)(*args)
+                result = await count(self._store)
             except BackendUnavailable as exc:
                 self._outage.failed("rate limits", exc)
             else:
                 self._outage.succeeded()
                 return result
-        return await getattr(self._fallback, operation)(*args)
+        return await count(self._fallback)
 
     async def hit(self, key: str) -> int:
-        return await self._count("hit", key, self._expiry)
+        return await self._count(lambda store: store.hit(key, self._expiry))
 
     async def hit_unless(self, key: str, gate: Gate) -> int | None:
-        return await self._count("hit_unless", key, self._expiry, gate.key, gate.limit)
+        return await self._count(
+            lambda store: store.hit_unless(key, self._expiry, gate.key, gate.limit)
+        )
 
     async def read(self, key: str) -> int:
-        return await self._count("read_counter", key)
+        return await self._count(lambda store: store.read_counter(key))
 
 
 class Gate(NamedTuple):
