@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from loadtests import PACKAGE_DIR, target
-from loadtests.payloads import story_body
+from loadtests.payloads import API_KEY_HEADER, story_body
 from mockserver.testing.process import RunningMock
 
 WRK_HINT = (
@@ -197,7 +197,7 @@ def _call(url: str, scenario: Scenario) -> tuple[int, bytes]:
 def scenarios(mock: RunningMock) -> list[Scenario]:
     """The three scenarios on the mock, with a completed book to poll."""
     key = target.create_user(mock, target.API_PLANS[0])
-    auth = {"x-api-key": key, "content-type": "application/json"}
+    auth = {API_KEY_HEADER: key, "content-type": "application/json"}
     body = json.dumps(story_body()).encode()
     create = Scenario("post", "POST", "/v1/stories", 202, auth, body)
     status, answer = _call(mock.url, create)
@@ -209,7 +209,7 @@ def scenarios(mock: RunningMock) -> list[Scenario]:
         if time.monotonic() > deadline:
             raise RuntimeError("the book to poll did not complete")
         time.sleep(0.05)
-    limited_auth = {**auth, "x-api-key": target.create_user(mock, LIMITED_PLAN)}
+    limited_auth = {**auth, API_KEY_HEADER: target.create_user(mock, LIMITED_PLAN)}
     limited = Scenario("rateLimited", "GET", poll.path, 429, limited_auth)
     _call(mock.url, limited)  # spends the one request of the minute
     return [poll, create, limited]

@@ -41,18 +41,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from loadtests.payloads import API_KEY_HEADER
 from mockserver.core import keys
 from mockserver.core.config import MockConfig
+from mockserver.core.dev import DEV_USERS
 from mockserver.core.errors import BackendUnavailable
 from mockserver.core.limits import RateLimit
 from mockserver.core.runtime import build_service
 from mockserver.core.service import MockService
 from mockserver.http.gateway import Gateway, HttpRequest
 from mockserver.serve import app as aiohttp_app
-from mockserver.spec import load_spec
 from mockserver.testing.sdk_kit import AsyncMockControl
 
-API_KEY_HEADER = load_spec().api_key_header
+#: The dev user every benchmark request comes from, and its plan.
+USER = "pro"
+_PLAN = DEV_USERS[USER]
 #: Our Redis database for anything but the test fixture's.
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/12"
 #: Per-minute requests and failed attempts that no benchmark reaches.
@@ -76,7 +79,7 @@ class _Uncounted:
 def build(backend: str, limiter: str, redis_url: str) -> MockService:
     on = limiter == "on"
     config = MockConfig(
-        plans=MockConfig().with_overrides({"plans": {"pro": {"requestsPerMinute": NEVER}}}).plans,
+        plans=MockConfig().with_overrides({"plans": {_PLAN: {"requestsPerMinute": NEVER}}}).plans,
         auth_failures_per_minute=NEVER if on else None,
         redis_url=redis_url if backend == "redis" else None,
     )
@@ -96,8 +99,8 @@ async def _read_request(gateway: Gateway, token: str) -> HttpRequest:
         return reply.status, reply.body
 
     control = AsyncMockControl("", transport, admin_token=token)
-    book = (await control.add_dashboard_book("pro"))["id"]
-    return HttpRequest("GET", f"/v1/stories/{book}", [(API_KEY_HEADER, keys.dev_key("pro"))])
+    book = (await control.add_dashboard_book(USER))["id"]
+    return HttpRequest("GET", f"/v1/stories/{book}", [(API_KEY_HEADER, keys.dev_key(USER))])
 
 
 @dataclass
@@ -214,7 +217,7 @@ def _cpu_seconds(pid: int) -> float:
 
 def _wrk(url: str, pid: int, seconds: int, concurrency: int) -> tuple[int, float]:
     """(requests answered, CPU seconds of the server) for one wrk run."""
-    header = f"{API_KEY_HEADER}: {keys.dev_key('pro')}"
+    header = f"{API_KEY_HEADER}: {keys.dev_key(USER)}"
     cpu = _cpu_seconds(pid)
     result = subprocess.run(
         ["wrk", "-t1", f"-c{concurrency}", f"-d{seconds}s", "-H", header, url],

@@ -28,7 +28,13 @@ from loadtests.audit import (
     Violation,
 )
 from loadtests.keys import EXCLUSIVE, SHARED, KeyEntry
-from loadtests.payloads import IDEMPOTENCY_HEADER, IN_PROGRESS, REPLAY_HEADER, story_body
+from loadtests.payloads import (
+    API_KEY_HEADER,
+    IDEMPOTENCY_HEADER,
+    IN_PROGRESS,
+    REPLAY_HEADER,
+    story_body,
+)
 
 
 class UnexpectedAnswer(Exception):
@@ -97,7 +103,7 @@ class ApiUser(FastHttpUser):
         """Send one request; ``check(reply)`` may name a further contract violation."""
         auditor = session.current.auditor
         user_class = type(self).__name__
-        request_headers = {"x-api-key": self.key.api_key, **(headers or {})}
+        request_headers = {API_KEY_HEADER: self.key.api_key, **(headers or {})}
         data = None
         if body is not None:
             data = json.dumps(body)

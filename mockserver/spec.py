@@ -6,6 +6,7 @@ Enums, limits, error statuses and schemas are read from here so that no rule is 
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
@@ -144,6 +145,14 @@ class Spec:
     @property
     def api_key_pattern(self) -> str:
         return self.rules["apiKeyPattern"]
+
+    @property
+    def api_key_prefix(self) -> str:
+        """The literal start every key has (``cbk_live_``), read off ``apiKeyPattern``."""
+        match = re.match(r"\^([A-Za-z0-9_-]+)", self.api_key_pattern)
+        if match is None:  # pragma: no cover — the spec changed
+            raise ValueError(f"apiKeyPattern has no literal prefix: {self.api_key_pattern}")
+        return match.group(1)
 
     @property
     def max_body_bytes(self) -> int:

@@ -25,6 +25,7 @@ from mockserver.http.conformance import ResponseChecker
 from mockserver.http.control import ControlApi, control_spec
 from mockserver.http.messages import (
     JSON_TYPE,
+    REQUEST_ID_HEADER,
     Exchange,
     Headers,
     HttpReply,
@@ -95,7 +96,7 @@ class Gateway:
             reply = self.failure_reply(exchange, exc)
         if exchange.delay_ms:
             await asyncio.sleep(exchange.delay_ms / 1000)
-        reply.headers["X-Request-Id"] = exchange.request_id
+        reply.headers[REQUEST_ID_HEADER] = exchange.request_id
         if self.checker is not None and operation is not None:
             reply = self._validated(operation, reply, exchange)
         return reply
@@ -119,7 +120,7 @@ class Gateway:
     # --- rendering -----------------------------------------------------------------------
     @staticmethod
     def _request_id(headers: Headers) -> str:
-        values = headers.get_all("x-request-id")
+        values = headers.get_all(REQUEST_ID_HEADER)
         if len(values) == 1 and _REQUEST_ID.fullmatch(values[0]):
             return values[0]
         return new_uuid()
@@ -144,7 +145,7 @@ class Gateway:
     def error_reply(exchange: Exchange, error: ApiError) -> HttpReply:
         headers = {"content-type": JSON_TYPE}
         headers.update(error.headers)
-        headers["X-Request-Id"] = exchange.request_id
+        headers[REQUEST_ID_HEADER] = exchange.request_id
         return HttpReply(error.status, headers, error_envelope(exchange.request_id, error))
 
     def _validated(self, operation: str, reply: HttpReply, exchange: Exchange) -> HttpReply:

@@ -19,6 +19,7 @@ from mockserver.core.validation import parse_json
 from mockserver.spec import load_spec
 
 JSON_TYPE = "application/json; charset=utf-8"
+REQUEST_ID_HEADER = load_spec().rules["requestId"]["header"]
 _MAX_BODY_BYTES = load_spec().max_body_bytes
 
 
@@ -117,6 +118,6 @@ def error_envelope(request_id: str, error: ApiError) -> bytes:
 def json_reply(exchange: Exchange, status: int, data: Any) -> HttpReply:
     return HttpReply(
         status,
-        {"content-type": JSON_TYPE, "X-Request-Id": exchange.request_id},
+        {"content-type": JSON_TYPE, REQUEST_ID_HEADER: exchange.request_id},
         envelope(exchange.request_id, data),
     )
