@@ -24,6 +24,7 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: $(STAMP)
 	$(BIN)/ruff format .
@@ -39,4 +40,4 @@ bench: $(STAMP)
 	$(BIN)/python -m loadtests.bench $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis loadtests/reports
+	rm -rf $(VENV) .pytest_cache .mypy_cache .hypothesis loadtests/reports

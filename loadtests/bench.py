@@ -265,7 +265,11 @@ def paired_ratio(mock_rounds: list[float], bare_rounds: list[float]) -> float:
 def run(seconds: int, connections: int, threads: int, warmup: int, rounds: int) -> dict[str, Any]:
     results: dict[str, Any] = {}
     placement = Placement.split()
-    options = {"connections": connections, "threads": threads, "placement": placement}
+    options: dict[str, Any] = {
+        "connections": connections,
+        "threads": threads,
+        "placement": placement,
+    }
     with target.running_mock(bench_config(), page_seconds=0.01) as mock:
         placement.pin_server(mock.extra.get("pid"))  # type: ignore[arg-type]
         cases = scenarios(mock)

@@ -85,7 +85,7 @@ def build(backend: str, limiter: str, redis_url: str) -> MockService:
     )
     service = build_service(config)
     if not on:
-        service.limits.rate_limiter = _Uncounted()
+        service.limits.rate_limiter = _Uncounted()  # type: ignore[assignment]  # same two calls
     return service
 
 
@@ -137,11 +137,13 @@ class GatewayTarget:
         """(requests answered, CPU seconds of this process)."""
         done = 0
         stop_at = time.perf_counter() + seconds
+        request = self.request
+        assert request is not None, "open() first"
 
         async def client() -> None:
             nonlocal done
             while time.perf_counter() < stop_at:
-                reply = await self.gateway.handle(self.request)
+                reply = await self.gateway.handle(request)
                 if reply.status != 200:
                     raise RuntimeError(f"benchmark request answered {reply.status}")
                 done += 1
@@ -228,7 +230,10 @@ def _wrk(url: str, pid: int, seconds: int, concurrency: int) -> tuple[int, float
     cpu = _cpu_seconds(pid) - cpu
     if "Non-2xx" in result.stdout:
         raise RuntimeError(f"benchmark requests failed:\n{result.stdout}")
-    return int(re.search(r"(\d+) requests in", result.stdout).group(1)), cpu
+    counted = re.search(r"(\d+) requests in", result.stdout)
+    if counted is None:
+        raise RuntimeError(f"wrk printed no request count:\n{result.stdout}")
+    return int(counted.group(1)), cpu
 
 
 def http_level(backend: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -321,7 +326,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--serve", nargs=2, metavar=("BACKEND", "LIMITER"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:
-        asyncio.run(_serve(*args.serve, args.redis_url))
+        backend, limiter = args.serve
+        asyncio.run(_serve(backend, limiter, args.redis_url))
         return 0
     print(json.dumps(run(args), indent=2))
     return 0

@@ -157,10 +157,15 @@ def _reply(response: Any) -> AuditedResponse:
         payload = json.loads(response.content or b"null")
     except ValueError:
         payload = None
-    payload = payload if isinstance(payload, dict) else {}
-    error = payload.get("error") if isinstance(payload.get("error"), dict) else {}
-    data = payload.get("data") if isinstance(payload.get("data"), dict) else {}
-    return AuditedResponse(response.status_code, error.get("code"), data, headers)
+    envelope: dict[str, Any] = payload if isinstance(payload, dict) else {}
+    error = envelope.get("error")
+    data = envelope.get("data")
+    return AuditedResponse(
+        response.status_code,
+        error.get("code") if isinstance(error, dict) else None,
+        data if isinstance(data, dict) else {},
+        headers,
+    )
 
 
 class SelfPacedUser(ApiUser):

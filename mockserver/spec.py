@@ -64,8 +64,8 @@ class Spec:
         self.document = document
         # control-api.yaml is loaded through this class too and has no x-cbk rules.
         self.rules: dict[str, Any] = document.get("x-cbk", {})
-        resource = Resource(contents=document, specification=DRAFT202012)
-        self._registry: Registry = Registry().with_resource(SPEC_URI, resource)
+        resource: Resource[Any] = DRAFT202012.create_resource(document)
+        self._registry: Registry[Any] = Registry().with_resource(SPEC_URI, resource)
 
     @classmethod
     def load(cls, path: Path | None = None) -> Spec:

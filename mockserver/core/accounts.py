@@ -129,7 +129,10 @@ class Accounts:
                     await self.set_key_flags(key_id, revoked=True)
         if monthly_credits is not None:
             changes["monthly_credits"] = monthly_credits
-        return User(**await self._db.merge(f"user:{user_id}", changes))
+        merged = await self._db.merge(f"user:{user_id}", changes)
+        if merged is None:  # removed meanwhile (a reset)
+            raise ApiError("NOT_FOUND", f"No user {user_id!r}.")
+        return User(**merged)
 
     async def subscriber(self, user_id: str) -> Subscriber:
         """The user and their plan, outside any request (the control API's usage view)."""
@@ -170,7 +173,10 @@ class Accounts:
         record = await self.key_record(key_id)
         flags = {"revoked": revoked, "suspended": suspended}
         changes = {name: value for name, value in flags.items() if value is not None}
-        return KeyRecord(**await self._db.merge(f"key:{record.digest}", changes))
+        merged = await self._db.merge(f"key:{record.digest}", changes)
+        if merged is None:  # removed meanwhile (a reset)
+            raise ApiError("NOT_FOUND", f"No key {key_id!r}.")
+        return KeyRecord(**merged)
 
     async def rotate(self, key_id: str) -> IssuedKey:
         """A new key for the same user; the old one stops working on the very next request."""

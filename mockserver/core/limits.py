@@ -119,9 +119,10 @@ class RateLimiter:
         if unless is None:
             count = await self._counter.hit(key)
         else:
-            count = await self._counter.hit_unless(key, unless)
-            if count is None:
+            counted = await self._counter.hit_unless(key, unless)
+            if counted is None:
                 return None
+            count = counted
         state = RateLimit(limit=limit, remaining=max(0, limit - count), reset=reset)
         if count > limit:
             raise ApiError(

@@ -169,8 +169,11 @@ class MockService:
         story_idea: str,
         page_count: int,
         with_task: bool,
-        fields: dict[str, str | None],
         now: float,
+        age_range: str | None = None,
+        style: str | None = None,
+        tone: str | None = None,
+        language: str | None = None,
     ) -> Book:
         """A book made on the dashboard (``source: web``): complete, sharing the credits."""
         await self.accounts.get_user(user_id)
@@ -184,7 +187,10 @@ class MockService:
             created_at=now,
             page_seconds=0.0,
             title=title,
-            **fields,
+            age_range=age_range,
+            style=style,
+            tone=tone,
+            language=language,
         )
         await self._save(book)
         await self.quotas.charge_unconditionally(user_id, page_count, now)

@@ -178,13 +178,13 @@ def story_json(book: Book, now: float, asset_base: str) -> EncodedJson:
     again, and it can no longer change)."""
     settled_at = book.settled_at
     if settled_at is not None and now >= settled_at:
-        return _settled_story(book, asset_base)
+        return _settled_story(book, settled_at, asset_base)
     return EncodedJson(dumps(book.render(now, asset_base)))
 
 
 @functools.lru_cache(maxsize=1024)
-def _settled_story(book: Book, asset_base: str) -> EncodedJson:
-    return EncodedJson(dumps(book.render(book.settled_at, asset_base)))
+def _settled_story(book: Book, settled_at: float, asset_base: str) -> EncodedJson:
+    return EncodedJson(dumps(book.render(settled_at, asset_base)))
 
 
 def _accepted(exchange: Exchange, replay: Replay) -> HttpReply:

@@ -187,7 +187,7 @@ class ControlApi:
             story_idea=body.get("storyIdea", "A book made on the dashboard."),
             page_count=body.get("pageCount", 5),
             with_task=body.get("withTask", True),
-            fields={k: body.get(v) for k, v in _BOOK_FIELDS.items()},
+            **{k: body.get(v) for k, v in _BOOK_FIELDS.items()},
             now=now,
         )
         return 201, book.render(now, exchange.request.base_url)

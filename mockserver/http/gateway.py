@@ -169,4 +169,5 @@ class Gateway:
             body = reply.json()
         except ValueError:
             return [f"{operation} {reply.status}: body is not JSON"]
+        assert self.checker is not None
         return self.checker.violations(operation, reply.status, reply.headers, body)
