@@ -33,6 +33,7 @@ from typing import Any
 
 from loadtests import PACKAGE_DIR, target
 from loadtests.payloads import API_KEY_HEADER, story_body
+from mockserver.serve.help import HelpFormatter
 from mockserver.testing.process import RunningMock
 
 WRK_HINT = (
@@ -301,18 +302,24 @@ def run(seconds: int, connections: int, threads: int, warmup: int, rounds: int) 
     return results
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m loadtests.bench", description=__doc__)
-    parser.add_argument("--seconds", type=int, default=2, help="per measurement")
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m loadtests.bench", description=__doc__, formatter_class=HelpFormatter
+    )
+    parser.add_argument("--seconds", type=int, default=2, help="seconds per measurement")
     parser.add_argument(
         "--rounds", type=int, default=7, help="measurement pairs; ratio = median of the pairs"
     )
-    parser.add_argument("--warmup", type=int, default=1)
-    parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--warmup", type=int, default=1, help="seconds of load before measuring")
+    parser.add_argument("--connections", type=int, default=32, help="wrk's open connections")
+    parser.add_argument("--threads", type=int, default=1, help="wrk's threads")
     parser.add_argument("--output", type=Path, help="also write the JSON here")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     if shutil.which("wrk") is None:
         print(WRK_HINT, file=sys.stderr)
         return 2

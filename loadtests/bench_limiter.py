@@ -51,6 +51,7 @@ from mockserver.core.runtime import build_service
 from mockserver.core.service import MockService
 from mockserver.http.gateway import Gateway, HttpRequest
 from mockserver.serve import app as aiohttp_app
+from mockserver.serve.help import HelpFormatter
 from mockserver.testing.sdk_kit import AsyncMockControl
 
 #: The dev user every benchmark request comes from, and its plan.
@@ -311,20 +312,36 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return report
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m loadtests.bench_limiter",
         description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("--seconds", type=float, default=6.0, help="load time per variant")
     parser.add_argument("--slice", type=float, default=0.25, help="seconds per gateway slice")
-    parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--redis-url", default=DEFAULT_REDIS_URL)
-    parser.add_argument("--backends", nargs="+", choices=BACKENDS, default=list(BACKENDS))
-    parser.add_argument("--levels", nargs="+", choices=LEVELS, default=list(LEVELS))
+    parser.add_argument(
+        "--concurrency", type=int, default=16, help="requests in flight at the gateway level"
+    )
+    parser.add_argument(
+        "--redis-url", default=DEFAULT_REDIS_URL, help="the Redis of the redis backend"
+    )
+    parser.add_argument(
+        "--backends",
+        nargs="+",
+        choices=BACKENDS,
+        default=list(BACKENDS),
+        help="where the counters live",
+    )
+    parser.add_argument(
+        "--levels", nargs="+", choices=LEVELS, default=list(LEVELS), help="what is measured"
+    )
     parser.add_argument("--serve", nargs=2, metavar=("BACKEND", "LIMITER"), help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     if args.serve:
         backend, limiter = args.serve
         asyncio.run(_serve(backend, limiter, args.redis_url))
