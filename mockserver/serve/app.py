@@ -24,7 +24,7 @@ from mockserver.core.errors import ApiError
 from mockserver.core.service import MockService
 from mockserver.http.control import ControlApi
 from mockserver.http.gateway import Gateway, error_for_status
-from mockserver.http.messages import HttpReply, HttpRequest
+from mockserver.http.messages import REQUEST_ID_HEADER, HttpReply, HttpRequest
 from mockserver.spec import load_spec
 
 log = logging.getLogger("mockserver.http")
@@ -146,7 +146,7 @@ class AccessLogger(AbstractAccessLogger):
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
         line = (
             f"{request.method} {request.path_qs} {response.status} {time * 1000:.1f}ms "
-            f"{response.headers.get('X-Request-Id', '-')}"
+            f"{response.headers.get(REQUEST_ID_HEADER, '-')}"
         )
         self.logger.info("%s", keys.mask(line))
 
