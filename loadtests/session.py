@@ -28,6 +28,7 @@ class Session:
         """Load this process's keys (a distributed run splits them by worker index)."""
         self.environment = environment
         options = environment.parsed_options
+        assert options is not None, "locust parses its options before the test starts"
         if isinstance(environment.runner, MasterRunner) or not options.keys_file:
             return
         keys = load_keys(options.keys_file)

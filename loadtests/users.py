@@ -28,7 +28,13 @@ from loadtests.audit import (
     Violation,
 )
 from loadtests.keys import EXCLUSIVE, SHARED, KeyEntry
-from loadtests.payloads import IDEMPOTENCY_HEADER, IN_PROGRESS, REPLAY_HEADER, story_body
+from loadtests.payloads import (
+    API_KEY_HEADER,
+    IDEMPOTENCY_HEADER,
+    IN_PROGRESS,
+    REPLAY_HEADER,
+    story_body,
+)
 
 
 class UnexpectedAnswer(Exception):
@@ -36,7 +42,9 @@ class UnexpectedAnswer(Exception):
 
 
 @dataclass
-class Reply:
+class AuditedResponse:
+    """What one request got back, with the auditor's verdict on it."""
+
     status: int
     code: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
@@ -91,11 +99,11 @@ class ApiUser(FastHttpUser):
         body: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
         check: Any = None,
-    ) -> Reply:
+    ) -> AuditedResponse:
         """Send one request; ``check(reply)`` may name a further contract violation."""
         auditor = session.current.auditor
         user_class = type(self).__name__
-        request_headers = {"x-api-key": self.key.api_key, **(headers or {})}
+        request_headers = {API_KEY_HEADER: self.key.api_key, **(headers or {})}
         data = None
         if body is not None:
             data = json.dumps(body)
@@ -111,7 +119,7 @@ class ApiUser(FastHttpUser):
         ) as response:
             if not response.status_code:
                 auditor.lost(ticket, user_class)
-                return Reply(0)  # locust records the connection error itself
+                return AuditedResponse(0)  # locust records the connection error itself
             reply = _reply(response)
             reply.verdict = auditor.finish(
                 ticket, Answer(reply.status, reply.headers, reply.code), user_class
@@ -130,27 +138,34 @@ class ApiUser(FastHttpUser):
                 response.failure(UnexpectedAnswer(f"HTTP {reply.status} {reply.code or ''}"))
         return reply
 
-    def create(self, idempotency_key: str | None = None, body: dict | None = None) -> Reply:
+    def create(
+        self, idempotency_key: str | None = None, body: dict | None = None
+    ) -> AuditedResponse:
         headers = {IDEMPOTENCY_HEADER: idempotency_key} if idempotency_key else None
         reply = self.call("POST", "/v1/stories", "/v1/stories", body or story_body(), headers)
         if reply.status == 202:
             self.book = reply.data.get("bookId")
         return reply
 
-    def poll(self) -> Reply:
+    def poll(self) -> AuditedResponse:
         return self.call("GET", f"/v1/stories/{self.book}", "/v1/stories/{id}")
 
 
-def _reply(response: Any) -> Reply:
+def _reply(response: Any) -> AuditedResponse:
     headers = {k.lower(): v for k, v in (response.headers or {}).items()}
     try:
         payload = json.loads(response.content or b"null")
     except ValueError:
         payload = None
-    payload = payload if isinstance(payload, dict) else {}
-    error = payload.get("error") if isinstance(payload.get("error"), dict) else {}
-    data = payload.get("data") if isinstance(payload.get("data"), dict) else {}
-    return Reply(response.status_code, error.get("code"), data, headers)
+    envelope: dict[str, Any] = payload if isinstance(payload, dict) else {}
+    error = envelope.get("error")
+    data = envelope.get("data")
+    return AuditedResponse(
+        response.status_code,
+        error.get("code") if isinstance(error, dict) else None,
+        data if isinstance(data, dict) else {},
+        headers,
+    )
 
 
 class SelfPacedUser(ApiUser):
@@ -219,7 +234,7 @@ class CreatorUser(ApiUser):
                 return
 
     def _replay(self, key: str, body: dict[str, Any], first: dict[str, Any]) -> None:
-        def same_book(reply: Reply) -> str | None:
+        def same_book(reply: AuditedResponse) -> str | None:
             if reply.status != 202:
                 return None
             if reply.headers.get(REPLAY_HEADER) != "true" or reply.data != first:

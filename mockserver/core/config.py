@@ -9,10 +9,10 @@ from typing import Any
 
 import yaml
 
+from mockserver.core.dev import DEFAULT_ADMIN_TOKEN
 from mockserver.core.state.base import DEFAULT_REDIS_PREFIX
 from mockserver.spec import Plan, load_spec
 
-DEFAULT_ADMIN_TOKEN = "cbk_mock_admin_dev"
 #: Generation time per page: fast by default; the realistic one matches the page's example.
 DEFAULT_PAGE_SECONDS = 0.25
 REALISTIC_PAGE_SECONDS = 13.0

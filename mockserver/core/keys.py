@@ -9,9 +9,9 @@ import secrets
 
 from mockserver.spec import load_spec
 
-KEY_PREFIX = "cbk_live_"
+KEY_PREFIX = load_spec().api_key_prefix
 _KEY_SHAPE = re.compile(load_spec().api_key_pattern)
-_ANY_KEY = re.compile(r"cbk_live_[A-Za-z0-9_-]+")
+_ANY_KEY = re.compile(re.escape(KEY_PREFIX) + r"[A-Za-z0-9_-]+")
 
 
 def new_key() -> str:

@@ -11,16 +11,15 @@ from pathlib import Path
 from typing import Any
 
 from mockserver.core import keys
-from mockserver.core.accounts import DEV_USERS, dev_user_id
 from mockserver.core.books import JobScenario
 from mockserver.core.clock import isoformat, parse_iso
+from mockserver.core.dev import ADMIN_HEADER, DEV_USERS, dev_user_id
 from mockserver.core.errors import ApiError
 from mockserver.core.service import MockService
 from mockserver.core.validation import offending_fields
 from mockserver.http.messages import Exchange, HttpReply, json_reply
 from mockserver.spec import Spec
 
-ADMIN_HEADER = "X-Mock-Admin-Token"
 Params = dict[str, str]
 Action = Callable[["ControlApi", Exchange, Params], Awaitable[tuple[int, Any]]]
 Handler = Callable[[Exchange, Params], Awaitable[HttpReply]]
@@ -162,7 +161,7 @@ class ControlApi:
 
     async def _usage(self, user_id: str) -> dict[str, Any]:
         svc = self.service
-        return await svc.quotas.usage(await svc.accounts.account(user_id), await svc.now())
+        return await svc.quotas.usage(await svc.accounts.subscriber(user_id), await svc.now())
 
     async def get_usage(self, exchange: Exchange, params: Params) -> tuple[int, Any]:
         return 200, await self._usage(params["userId"])
@@ -188,7 +187,7 @@ class ControlApi:
             story_idea=body.get("storyIdea", "A book made on the dashboard."),
             page_count=body.get("pageCount", 5),
             with_task=body.get("withTask", True),
-            fields={k: body.get(v) for k, v in _BOOK_FIELDS.items()},
+            **{k: body.get(v) for k, v in _BOOK_FIELDS.items()},
             now=now,
         )
         return 201, book.render(now, exchange.request.base_url)

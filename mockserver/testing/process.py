@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -19,11 +20,12 @@ from pathlib import Path
 
 from mockserver.core.accounts import dev_keys
 from mockserver.core.config import MockConfig
+from mockserver.core.dev import ADMIN_HEADER
 from mockserver.core.runtime import build_service
 from mockserver.core.service import MockService
-from mockserver.http.control import ADMIN_HEADER
 from mockserver.http.gateway import Gateway
 from mockserver.serve import app as aiohttp_app
+from mockserver.testing.sdk_kit import LiveMock
 
 BANNER_PREFIX = "cbk-mock listening on "
 
@@ -42,6 +44,11 @@ class RunningMock:
     @property
     def admin_headers(self) -> dict[str, str]:
         return {ADMIN_HEADER: self.admin_token}
+
+    def control(self, *, timeout: float = 30.0) -> LiveMock:
+        """The control client of this mock, over HTTP (trusting its CA file, if any)."""
+        context = ssl.create_default_context(cafile=str(self.ca_file)) if self.ca_file else None
+        return LiveMock(self.url, self.keys, self.admin_token, timeout=timeout, ssl_context=context)
 
 
 @contextlib.asynccontextmanager

@@ -161,7 +161,7 @@ class MemoryBackend:
         return [json.loads(raw) for raw in self._queues.get(key, ())]
 
     async def flush(self) -> None:
-        self.__init__()
+        MemoryBackend.__init__(self)
 
     async def close(self) -> None:
         return None
