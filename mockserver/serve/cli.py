@@ -229,12 +229,13 @@ async def _serve(config: MockConfig, args: argparse.Namespace, port: int, *, wor
         )
     except OSError as exc:
         raise _cannot_listen(args.host, port, exc) from None
-    if not worker:
-        _announce(url, config, args)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    # Only now: whoever reads the banner may stop us at once, and must get a clean exit.
+    if not worker:
+        _announce(url, config, args)
     try:
         await stop.wait()
     finally:
