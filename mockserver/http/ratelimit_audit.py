@@ -383,9 +383,7 @@ class RateLimitAuditor:
         state.windows.append(window)
         return window
 
-    def _check_alignment(
-        self, state: Bucket, window: Window, found: list[KeyViolation]
-    ) -> None:
+    def _check_alignment(self, state: Bucket, window: Window, found: list[KeyViolation]) -> None:
         reference = self._reference
         if reference is not None:
             shift = round((window.mid - reference.mid) / WINDOW) * WINDOW

@@ -29,6 +29,7 @@ from mockserver.core.accounts import dev_keys
 from mockserver.core.config import REALISTIC_PAGE_SECONDS, MockConfig
 from mockserver.core.runtime import build_service
 from mockserver.http.control import ADMIN_HEADER
+from mockserver.proxy import cli as proxy_cli
 from mockserver.serve import app as aiohttp_app
 from mockserver.serve import tls
 
@@ -62,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--no-access-log", action="store_true")
     serve.add_argument("--log-level", default="INFO")
+    proxy_cli.add_commands(sub)
     return parser
 
 
@@ -248,6 +250,8 @@ async def _seed(config: MockConfig) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _configure_logging(args.log_level)
+    if args.command in proxy_cli.COMMANDS:
+        return args.run(args)
     config = config_from_args(args)
     if args.workers > 1:
         _serve_workers(config, args)
