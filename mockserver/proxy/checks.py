@@ -102,6 +102,8 @@ class Pending:
     operation: str | None
     key: str | None
     sent: float
+    #: How many answers had come in when this request was sent (order, even on a still clock).
+    after: int = 0
     ticket: Ticket | None = None
     idempotency_key: str | None = None
     body: Any = _UNPARSED
@@ -117,6 +119,8 @@ class Accepted:
     task_id: Any
     book_id: Any
     received: float
+    #: Its place among the answers that came in.
+    answer: int
 
 
 @dataclass
@@ -155,12 +159,13 @@ class ExchangeChecks:
         self._books: OrderedDict[str, BookView] = OrderedDict()
         self._accepted: OrderedDict[tuple[str, str], Accepted] = OrderedDict()
         self._evicted: list[Violation] = []
+        self._answers = 0
 
     # --- one exchange --------------------------------------------------------------------
     def begin(self, request: HttpRequest) -> Pending:
         """Call right before the request goes upstream."""
         route, operation = self._route(request)
-        pending = Pending(request, route, operation, None, self._clock())
+        pending = Pending(request, route, operation, None, self._clock(), self._answers)
         if route is None:
             return pending
         headers = Headers(request.headers)
@@ -185,6 +190,7 @@ class ExchangeChecks:
         """Judge the answer; returns the violations it shows (none for paths outside /v1/)."""
         found: list[Violation] = []
         request = pending.request
+        self._answers += 1
 
         def flag(clause: str, message: str) -> None:
             text = redact(message, pending.secret)
@@ -337,7 +343,7 @@ class ExchangeChecks:
         if prior is not None:
             self._judge_repeat(pending, prior, reply, body, accepted, replayed, ids, flag)
         elif accepted and idempotency_key is not None:
-            record = Accepted(pending.body, ids[0], ids[1], self._clock())
+            record = Accepted(pending.body, ids[0], ids[1], self._clock(), self._answers)
             self._remember((key, idempotency_key), record)
         if accepted and isinstance(ids[1], str) and book is None:
             count = pending.body.get("pageCount") if isinstance(pending.body, dict) else None
@@ -367,7 +373,7 @@ class ExchangeChecks:
         """The Idempotency-Key of this request was accepted before, for this key."""
         same_ids = ids == (prior.task_id, prior.book_id)
         code = _code(body)
-        if pending.sent < prior.received:  # sent while the first was in flight: one book only
+        if pending.after < prior.answer:  # sent while the first was in flight: one book only
             if accepted and not same_ids:
                 flag(ClauseId.IDEMPOTENCY_REPLAY, f"concurrent duplicates got {ids} and {prior}")
             return

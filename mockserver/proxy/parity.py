@@ -31,7 +31,8 @@ from mockserver.core.runtime import build_service
 from mockserver.http.control import ADMIN_HEADER, ControlApi
 from mockserver.http.gateway import Gateway, media_type
 from mockserver.http.messages import HttpReply, HttpRequest
-from mockserver.proxy.recording import Cassette, Normalizer, capture, utc_now
+from mockserver.proxy.checks import fingerprint
+from mockserver.proxy.recording import Cassette, Normalizer, capture, key_mark, utc_now
 from mockserver.spec import load_spec
 
 _spec = load_spec()
@@ -186,7 +187,10 @@ async def replay(cassette: Cassette, config: MockConfig | None = None) -> list[d
     await service.start()
     try:
         mock = _ReplayedMock(gateway, config, upstream)
-        secrets = {await mock.key_for(label): placeholder for placeholder, label in _keys(cassette)}
+        secrets = {}
+        for placeholder, label in _keys(cassette):
+            key = await mock.key_for(label)
+            secrets[key] = secrets[key_mark(fingerprint(key))] = placeholder
         normalizer = Normalizer(upstream, secrets)
         await mock.advance(_window_phase(cassette.exchanges))
         answered, previous = [], 0.0
