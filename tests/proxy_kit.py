@@ -6,11 +6,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import tempfile
-import threading
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -20,8 +17,7 @@ from typing import Any
 import httpx
 
 from mockserver.core.config import DEFAULT_PAGE_SECONDS
-from mockserver.proxy.cli import BANNER_PREFIX
-from mockserver.testing.process import MockProcess
+from mockserver.testing.process import MockProcess, ProxyProcess
 from mockserver.testing.sdk_kit import LiveMock
 
 BODY = {
@@ -34,57 +30,6 @@ BODY = {
 }
 UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"
 UNKNOWN_KEY = "cbk_live_" + "unknownkey" * 3
-
-
-class ProxyProcess:
-    """``cbk-mock proxy`` in a subprocess on a free port; ``stop`` returns its exit code."""
-
-    def __init__(self, upstream: str, *args: str, startup_timeout: float = 30.0) -> None:
-        self._args = ["proxy", "--upstream", upstream, "--port", "0", *args]
-        self._timeout = startup_timeout
-        self._workdir = tempfile.TemporaryDirectory(prefix="cbk-proxy-")
-        self.log_path = Path(self._workdir.name) / "proxy.log"
-        self.process: subprocess.Popen[str] | None = None
-        self.url = ""
-
-    def start(self) -> str:
-        log = open(self.log_path, "w")  # noqa: SIM115 — lives as long as the process
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "mockserver", *self._args],
-            stdout=subprocess.PIPE,
-            stderr=log,
-            text=True,
-        )
-        watchdog = threading.Timer(self._timeout, self.process.kill)
-        watchdog.start()
-        try:
-            for line in self.process.stdout:  # type: ignore[union-attr]
-                if line.startswith(BANNER_PREFIX):
-                    self.url = line[len(BANNER_PREFIX) :].strip()
-                    return self.url
-        finally:
-            watchdog.cancel()
-        raise RuntimeError(f"the proxy did not start; log:\n{self.log_path.read_text()[-3000:]}")
-
-    def stop(self) -> int:
-        assert self.process is not None
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        try:
-            return self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            return self.process.wait()
-
-    @property
-    def log(self) -> str:
-        return self.log_path.read_text()
-
-    def cleanup(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-        self._workdir.cleanup()
 
 
 @dataclass
@@ -125,7 +70,7 @@ def proxied_run(workdir: Path, mutant: str | None = None, *proxy_args: str) -> P
             code = proxy.stop()
             log = proxy.log
         finally:
-            proxy.cleanup()
+            proxy.close()
     return ProxiedRun(
         code,
         json.loads(report.read_text()),

@@ -27,13 +27,12 @@ import yaml
 from mockserver.clause_ids import ClauseId
 from mockserver.core.accounts import dev_keys
 from mockserver.serve import cli
-from mockserver.testing.process import MockProcess
+from mockserver.testing.process import MockProcess, ProxyProcess
 from mockserver.testing.sdk_kit import LiveMock
 from tests.proxy_kit import (
     BODY,
     UNKNOWN_ID,
     ProxiedRun,
-    ProxyProcess,
     mutant_command,
     proxied_run,
     run_pytest,
@@ -88,7 +87,7 @@ def _sdk_run(workdir: Path) -> SdkRun:
             )
             code = proxy.stop()
         finally:
-            proxy.cleanup()
+            proxy.close()
     output = result.stdout + result.stderr
     return SdkRun(output, result.returncode, code, json.loads(report.read_text()))
 
@@ -115,7 +114,7 @@ def _strict_run(workdir: Path) -> StrictRun:
                 own = http.get(path, headers={"x-api-key": keys["pro"]})
             code = proxy.stop()
         finally:
-            proxy.cleanup()
+            proxy.close()
     return StrictRun(foreign, own, code)
 
 
@@ -132,7 +131,7 @@ def _tls_run(workdir: Path) -> dict[str, httpx.Response]:
                 )
                 proxy.stop()
             finally:
-                proxy.cleanup()
+                proxy.close()
     return answers
 
 

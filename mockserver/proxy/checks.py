@@ -30,6 +30,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import unquote
 
+import orjson
+
 from mockserver.clause_ids import ClauseId
 from mockserver.core import keys
 from mockserver.http.conformance import ResponseChecker
@@ -479,7 +481,7 @@ def _judge_story(book: BookView, story: dict[str, Any], flag: Callable[[str, str
             ClauseId.LIFECYCLE_PAGES,
             f"pages[] did not grow by appending: {list(indices)} after {list(book.pages)}",
         )
-    read = hash(json.dumps(story, sort_keys=True, default=str))
+    read = _digest(story)
     if read != book.last_read:
         _judge_read(book, story, pages, indices, flag)
     book.status, book.progress, book.pages, book.last_read = status, progress, indices, read
@@ -560,6 +562,13 @@ def _utc(value: Any) -> datetime | None:
 def _window_violation(violation: KeyViolation) -> Violation:
     detail = f"{violation.check}: key {violation.bucket}, {violation.detail}"
     return Violation(violation.clause, detail)
+
+
+def _digest(story: dict[str, Any]) -> int:
+    try:
+        return hash(orjson.dumps(story, option=orjson.OPT_SORT_KEYS))
+    except TypeError:  # an integer beyond 64 bits
+        return hash(json.dumps(story, sort_keys=True))
 
 
 def _parsed(raw: bytes) -> Any:
