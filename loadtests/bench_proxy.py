@@ -2,7 +2,8 @@
 and latency through ``cbk-mock proxy`` against a direct connection, in the same run, with wrk.
 
 Scenarios as in ``loadtests.bench``: an authenticated poll of a completed book and a create,
-every limit out of reach. The mock and the proxy share one CPU (the proxy's work is all
+every limit out of reach, with ``--connections`` clients; and the poll with one client, the
+latency a test suite sees. The mock and the proxy share one CPU (the proxy's work is all
 additional), wrk gets the others. ``ratio`` is the median over rounds of proxied/direct req/s,
 each round measuring both back to back. Nothing is asserted: the numbers are printed as JSON.
 """
@@ -26,30 +27,34 @@ from mockserver.testing.process import ProxyProcess
 def run(seconds: int, connections: int, threads: int, warmup: int, rounds: int) -> dict[str, Any]:
     results: dict[str, Any] = {}
     placement = bench.Placement.split()
-    options = {"connections": connections, "threads": threads, "placement": placement}
+    options: dict[str, Any] = {"threads": threads, "placement": placement}
     with target.local_mock(bench.bench_config(), page_seconds=0.01) as mock:
         mock_pid = mock.extra.get("pid")
         placement.pin_server(mock_pid)  # type: ignore[arg-type]
         cases = [case for case in bench.scenarios(mock) if case.name in ("get", "post")]
-        proxy = ProxyProcess(mock.url, "--no-access-log", "--log-level", "ERROR")
+        # The direct rounds spend the same key unseen by the proxy: --shared-keys.
+        proxy = ProxyProcess(mock.url, "--shared-keys", "--no-access-log", "--log-level", "ERROR")
         try:
             proxy_url = proxy.start()
             placement.pin_server(proxy.process.pid if proxy.process else None)
-            for case in cases:
+            # Throughput with many clients, and the latency one client (a test suite) sees.
+            runs = [(case.name, case, connections) for case in cases]
+            runs.append(("getOneClient", cases[0], 1))
+            for name, case, clients in runs:
                 pairs: list[bench.Target] = [
                     ("direct", mock.url, case, mock_pid),  # type: ignore[list-item]
                     ("proxied", proxy_url, case, mock_pid),  # type: ignore[list-item]
                 ]
+                options["connections"] = clients
                 for _, url, scenario, _ in pairs:
                     bench.wrk(url, scenario, seconds=warmup, **options)
-                row: dict[str, Any] = bench.measure(
-                    pairs, seconds=seconds, rounds=rounds, **options
-                )
+                row: dict[str, Any] = {"connections": clients}
+                row.update(bench.measure(pairs, seconds=seconds, rounds=rounds, **options))
                 row["ratio"] = bench.paired_ratio(
                     row["proxied"]["rpsRounds"], row["direct"]["rpsRounds"]
                 )
                 row["addedP50Ms"] = round(row["proxied"]["p50Ms"] - row["direct"]["p50Ms"], 2)
-                results[case.name] = row
+                results[name] = row
             with urllib.request.urlopen(f"{proxy_url}/_proxy/report", timeout=10) as answer:
                 report = json.load(answer)["data"]
             results["proxyReport"] = {
