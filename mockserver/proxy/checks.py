@@ -44,7 +44,8 @@ from mockserver.spec import load_spec
 _spec = load_spec()
 API_PREFIX = "/v1/"
 IDEMPOTENCY_HEADER = _spec.rules["idempotency"]["header"]
-REPLAY_HEADER = _spec.rules["idempotency"]["replayHeader"].lower()
+_REPLAY_HEADER_NAME = _spec.rules["idempotency"]["replayHeader"]
+REPLAY_HEADER = _REPLAY_HEADER_NAME.lower()
 IDEMPOTENCY_TTL = _spec.idempotency_ttl
 REQUEST_ID_HEADER = _spec.rules["requestId"]["header"]
 REQUEST_ID = re.compile(_spec.request_id_pattern)
@@ -373,18 +374,23 @@ class ExchangeChecks:
         flag: Callable[[str, str], None],
     ) -> None:
         """The Idempotency-Key of this request was accepted before, for this key."""
-        same_ids = ids == (prior.task_id, prior.book_id)
+        original = (prior.task_id, prior.book_id)
+        same_ids = ids == original
         code = _code(body)
         if pending.after < prior.answer:  # sent while the first was in flight: one book only
             if accepted and not same_ids:
-                flag(ClauseId.IDEMPOTENCY_REPLAY, f"concurrent duplicates got {ids} and {prior}")
+                flag(ClauseId.IDEMPOTENCY_REPLAY, f"concurrent duplicates got {ids} and {original}")
             return
         if _same_body(pending.body, prior.body):
-            if accepted and not (replayed and same_ids):
+            if accepted and not same_ids:
                 flag(
                     ClauseId.IDEMPOTENCY_REPLAY,
-                    f"a replay answered ids {ids} (replayed: {replayed}); the original was "
-                    f"{(prior.task_id, prior.book_id)}",
+                    f"a replay returned the ids {ids}, not the original {original}",
+                )
+            elif accepted and not replayed:
+                flag(
+                    ClauseId.IDEMPOTENCY_REPLAY,
+                    f"a replay returned the original ids without {_REPLAY_HEADER_NAME}: true",
                 )
             elif reply.status == 409 or code in _AFTER_IDEMPOTENCY:
                 flag(ClauseId.IDEMPOTENCY_REPLAY, f"a replay answered {_answer(reply, body)}")

@@ -116,7 +116,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         default=[],
         metavar="PATH",
         help="differences to ignore, as shell patterns of their paths, e.g. "
-        "'headers.x-ratelimit-reset' 'body.data.pages*' 'lifecycle *' (default: none)",
+        "'headers.x-ratelimit-reset' 'body.data.pages*' 'lifecycle *'; give DIR first "
+        "(default: none)",
     )
     check.add_argument(
         "--update",

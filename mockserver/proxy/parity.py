@@ -353,5 +353,6 @@ def describe(result: CassetteResult, *, updated: bool = False) -> str:
         else "the mock matches"
     )
     ignored = f", {len(result.ignored)} ignored" if result.ignored else ""
-    lines.append(f"  {verdict}{ignored}; last verified {header.get('lastVerifiedAt')}")
+    verified = header.get("lastVerifiedAt") or "never"
+    lines.append(f"  {verdict}{ignored}; last verified {verified}")
     return "\n".join(lines)
