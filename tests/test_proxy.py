@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 import tempfile
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Callable, Iterator
@@ -97,6 +98,9 @@ class StrictRun:
     foreign: httpx.Response
     own: httpx.Response
     proxy_code: int
+    #: What the proxy answers itself: an unparseable request, an unknown proxy endpoint.
+    garbage: bytes
+    unknown_endpoint: httpx.Response
 
 
 def _strict_run(workdir: Path) -> StrictRun:
@@ -112,10 +116,15 @@ def _strict_run(workdir: Path) -> StrictRun:
                 path = f"/v1/stories/{created.json()['data']['bookId']}"
                 foreign = http.get(path, headers={"x-api-key": keys["other"]})
                 own = http.get(path, headers={"x-api-key": keys["pro"]})
+                unknown_endpoint = http.get("/_proxy/nope")
+            host, port = url.removeprefix("http://").rsplit(":", 1)
+            with socket.create_connection((host, int(port)), timeout=10) as raw:
+                raw.sendall(b"GARBAGE\x00 / HTTP/9\r\n\r\n")
+                garbage = raw.recv(65536)
             code = proxy.stop()
         finally:
             proxy.close()
-    return StrictRun(foreign, own, code)
+    return StrictRun(foreign, own, code, garbage, unknown_endpoint)
 
 
 def _tls_run(workdir: Path) -> dict[str, httpx.Response]:
@@ -228,6 +237,14 @@ def test_strict_answers_a_violation_with_a_502_listing_it(runs) -> None:
     assert [v["clause"] for v in error["meta"]["violations"]] == [ClauseId.GET_OWNERSHIP]
     assert error["meta"]["upstreamStatus"] == 200
     assert (run.own.status_code, run.proxy_code) == (200, 1)
+
+
+def test_what_the_proxy_answers_itself_is_the_envelope(runs) -> None:
+    run: StrictRun = run_of(runs, "strict")
+    head, _, body = run.garbage.partition(b"\r\n\r\n")
+    assert head.split()[1] == b"400" and b"application/json" in head
+    assert json.loads(body)["error"]["code"] == "BAD_REQUEST"
+    assert (run.unknown_endpoint.status_code, run.unknown_endpoint.json()["ok"]) == (404, False)
 
 
 def test_upstream_certificate_is_verified_against_the_given_ca(runs) -> None:

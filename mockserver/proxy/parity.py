@@ -276,7 +276,7 @@ class _ReplayedMock:
     async def key_for(self, label: str) -> str:
         """A key answering like the recorded one: a new user of its plan, a suspended key, or
         an unknown key (revoked, malformed and unknown keys all answer INVALID_API_KEY)."""
-        plan = "pro" if label.startswith("limit-") else label  # a limit no plan has: say so
+        plan = "pro" if label.startswith("limit-") else label  # a limit no plan has: it shows
         if plan in self._config.plans:
             return (await self._control("POST", "users", {"plan": plan}))["apiKey"]
         if label == "suspended":
