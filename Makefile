@@ -9,7 +9,14 @@ PORT   ?= 8080
 HOST   ?=
 KEYS   ?=
 
-.PHONY: run test lint format load bench clean
+# The spec tools from package.json (linters, Prism, openapi-typescript, TypeScript): `npm ci`.
+NPM_STAMP := node_modules/.installed
+DOCUMENTS := openapi.yaml mockserver/control-api.yaml
+# Redocly CLI would otherwise send telemetry and look for updates.
+export REDOCLY_TELEMETRY := off
+export REDOCLY_SUPPRESS_UPDATE_NOTICE := true
+
+.PHONY: run test lint format clients node-deps load bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ is required (set PYTHON=...)")'
@@ -18,12 +25,20 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $(STAMP)
 
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $(NPM_STAMP)
+
+node-deps: $(NPM_STAMP)
+
 run: $(STAMP)
 	$(BIN)/cbk-mock serve --host $(BIND) --port $(PORT)
 
-lint: $(STAMP)
+lint: $(STAMP) $(NPM_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	node_modules/.bin/redocly lint $(DOCUMENTS)
+	node_modules/.bin/spectral lint --fail-severity=warn $(DOCUMENTS)
 
 format: $(STAMP)
 	$(BIN)/ruff format .
@@ -32,6 +47,10 @@ format: $(STAMP)
 test: lint
 	$(BIN)/python -m pytest
 
+# After changing openapi.yaml: regenerate examples/generated-clients and commit the result.
+clients: $(STAMP) $(NPM_STAMP)
+	$(BIN)/python examples/generated-clients/regenerate.py
+
 load: $(STAMP)
 	$(BIN)/python -m loadtests $(if $(HOST),--host $(HOST)) $(if $(KEYS),--keys-file $(KEYS)) $(LOAD_ARGS)
 
@@ -39,4 +58,4 @@ bench: $(STAMP)
 	$(BIN)/python -m loadtests.bench $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis loadtests/reports
+	rm -rf $(VENV) node_modules .pytest_cache .hypothesis loadtests/reports

@@ -1,4 +1,5 @@
-"""The contract clauses the suite checks, each quoted from ``api-decisions.md`` or ``openapi.yaml``.
+"""The contract clauses the suite checks, each quoted from ``docs/decisions.md`` or
+``openapi.yaml``.
 
 A test names its clause with ``@clause("id")``; a failing test's message starts with the quote,
 and the end-of-run summary lists every clause as passed, failed or skipped.

@@ -15,9 +15,7 @@ REQUEST_ID = re.compile(SPEC.request_id_pattern)
 WINDOW = SPEC.rate_limit_window
 RATE_HEADERS = ("x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset")
 LIMIT_CODES = frozenset(
-    SPEC.resolve(SPEC.document["components"]["responses"]["TooManyRequests"])["content"][
-        "application/json"
-    ]["schema"]["allOf"][1]["properties"]["error"]["properties"]["code"]["enum"]
+    code for operation_id in SPEC.operation_ids for code in SPEC.error_codes(operation_id, 429)
 )
 
 
@@ -26,14 +24,10 @@ def statuses_by_code() -> dict[str, frozenset[int]]:
     """Every status the spec documents for each error code (EXTERNAL_SERVICE_ERROR: 502 and
     503), from ``x-cbk-http-status`` and the operations' error responses."""
     allowed: dict[str, set[int]] = {code: {status} for code, status in SPEC.error_status.items()}
-    for item in SPEC.document["paths"].values():
-        for operation in item.values():
-            for status, response in operation.get("responses", {}).items():
-                schema = SPEC.resolve(response).get("content", {}).get("application/json", {})
-                for part in schema.get("schema", {}).get("allOf", []):
-                    codes = part.get("properties", {}).get("error", {}).get("properties", {})
-                    for code in codes.get("code", {}).get("enum", []):
-                        allowed.setdefault(code, set()).add(int(status))
+    for operation_id in SPEC.operation_ids:
+        for status in SPEC.statuses(operation_id):
+            for code in SPEC.error_codes(operation_id, status):
+                allowed.setdefault(code, set()).add(status)
     return {code: frozenset(statuses) for code, statuses in allowed.items()}
 
 

@@ -60,8 +60,11 @@ class Spec:
 
     @classmethod
     def load(cls, path: Path | None = None) -> Spec:
-        with open(path or spec_path(), encoding="utf-8") as fh:
-            return cls(yaml.safe_load(fh))
+        """The document at ``path`` (default: the contract), with any ``$ref`` into another file
+        bundled in: control-api.yaml reuses the contract's enums that way."""
+        path = path or spec_path()
+        with open(path, encoding="utf-8") as fh:
+            return cls(_bundled(yaml.safe_load(fh), path.parent))
 
     # --- component lookups -------------------------------------------------------------
     def schema(self, name: str) -> dict[str, Any]:
@@ -129,6 +132,31 @@ class Spec:
                     return path, method.upper(), op
         raise KeyError(operation_id)
 
+    @property
+    def operation_ids(self) -> tuple[str, ...]:
+        return tuple(
+            op["operationId"]
+            for item in self.document["paths"].values()
+            for op in item.values()
+            if isinstance(op, dict) and "operationId" in op
+        )
+
+    def statuses(self, operation_id: str) -> tuple[int, ...]:
+        """The statuses the operation documents (ranges such as ``4XX`` and ``default`` aside)."""
+        _, _, op = self.operation(operation_id)
+        return tuple(int(status) for status in op["responses"] if str(status).isdigit())
+
+    def error_codes(self, operation_id: str, status: int) -> tuple[str, ...]:
+        """The ``error.code`` values the operation may answer with ``status``: its response's
+        ``x-cbk-error-codes``. Every error response shares one body schema (one error type in
+        generated clients), so the per-status codes live beside it. Empty for a success or an
+        undocumented status."""
+        _, _, op = self.operation(operation_id)
+        node = op["responses"].get(str(status))
+        if node is None:
+            return ()
+        return tuple(self.resolve(node).get("x-cbk-error-codes", ()))
+
     # --- rules -------------------------------------------------------------------------
     @functools.cached_property
     def plans(self) -> dict[str, Plan]:
@@ -165,6 +193,27 @@ class Spec:
     @property
     def request_id_pattern(self) -> str:
         return self.rules["requestId"]["echoPattern"]
+
+
+def _bundled(node: Any, base: Path) -> Any:
+    """``node`` with each ``$ref`` into another document replaced by its target (itself with
+    every local ``$ref`` inlined). A reference to the contract's file name that is not found
+    beside ``base`` (installed, both files sit in the package) means the contract."""
+    if isinstance(node, list):
+        return [_bundled(item, base) for item in node]
+    if not isinstance(node, dict):
+        return node
+    ref = node.get("$ref")
+    if not isinstance(ref, str) or ref.startswith("#"):
+        return {key: _bundled(value, base) for key, value in node.items()}
+    file, _, pointer = ref.partition("#")
+    target = (base / file).resolve()
+    if not target.is_file() and target.name == spec_path().name:
+        target = spec_path()
+    source = load_spec() if target == spec_path().resolve() else Spec.load(target)
+    bundled = source._inline(source.resolve({"$ref": f"#{pointer}"}), ())
+    rest = {key: _bundled(value, base) for key, value in node.items() if key != "$ref"}
+    return {**rest, "allOf": [bundled]} if rest else bundled
 
 
 def _absolutize(node: Any) -> Any:

@@ -87,6 +87,8 @@ async def test_control_responses_echo_the_request_id(client, mock):
         ("scenarios", {"failAtPage": 2, "stallAtPage": 3}, "body"),
         ("scenarios", {"errorMessage": "x"}, "body"),
         ("scenarios", {"failAtPage": 0}, "failAtPage"),
+        ("users/user_dev_pro/books", {"style": "3D"}, "style"),
+        ("users/user_dev_pro/books", {"language": "en"}, "language"),
     ],
 )
 async def test_invalid_control_body_is_a_validation_error(client, mock, path, body, field):

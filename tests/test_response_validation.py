@@ -141,3 +141,15 @@ def test_integer_headers_must_be_plain_digits(value):
     }
     problems = ResponseChecker().violations("getStory", 404, headers, body)
     assert any("x-ratelimit-limit" in p for p in problems)
+
+
+def test_an_error_code_not_allowed_for_its_status_is_a_violation():
+    from mockserver.http.conformance import ResponseChecker
+
+    body = {"ok": False, "requestId": "r", "error": {"code": "NOT_FOUND", "message": "m"}}
+    headers = {"X-Request-Id": "r", "retry-after": "1"}
+    problems = ResponseChecker().violations("getStory", 429, headers, body)
+    assert problems == [
+        "getStory 429 body error/code: 'NOT_FOUND' not in "
+        "('RATE_LIMIT_EXCEEDED', 'DAILY_CAP_EXCEEDED', 'INSUFFICIENT_CREDITS')"
+    ]

@@ -11,11 +11,11 @@ import pytest
 import yaml
 from openapi_spec_validator import validate
 
-from mockserver.spec import load_spec
+from mockserver.http.control import control_spec
+from mockserver.spec import Spec, load_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE_PATH = ROOT / "docs" / "reference" / "childrenbooks-developer-api-v1.txt"
-SHARED_PAGE = ROOT.parent / "shared" / "reference" / PAGE_PATH.name
 PAGE = PAGE_PATH.read_text(encoding="utf-8")
 SPEC = load_spec()
 
@@ -38,17 +38,11 @@ def page_bullets(start: str, end: str) -> list[str]:
     ]
 
 
-def test_vendored_reference_page_matches_the_shared_copy():
-    if not SHARED_PAGE.exists():
-        pytest.skip(f"no shared copy at {SHARED_PAGE} (only in the project's workspace)")
-    assert SHARED_PAGE.read_text(encoding="utf-8") == PAGE
-
-
 @pytest.mark.parametrize("document", ["openapi.yaml", "mockserver/control-api.yaml"])
 def test_document_is_valid_openapi_3_1(document):
     raw = yaml.safe_load((ROOT / document).read_text())
     assert raw["openapi"].startswith("3.1")
-    validate(raw)
+    validate(raw, base_uri=(ROOT / document).as_uri())
 
 
 def _media_with_examples(node: Any, path: str = ""):
@@ -139,10 +133,33 @@ def test_page_bullets_are_exactly_the_enum_values(name, start, end):
         assert bullet.startswith(value)
 
 
-def test_source_is_nullable_and_story_status_includes_unknown():
-    assert None in SPEC.schema("Source")["enum"]
+def test_story_status_includes_unknown_but_the_accepted_status_does_not():
     accepted_status = SPEC.schema("CreateStoryAccepted")["properties"]["data"]["properties"]
     assert accepted_status["status"]["enum"] == ["pending", "processing", "completed", "failed"]
+    assert "unknown" in SPEC.enum("JobStatus")
+
+
+@pytest.mark.parametrize(
+    ("field", "enum"),
+    [
+        ("ageRange", "AgeRange"),
+        ("style", "Style"),
+        ("tone", "Tone"),
+        ("language", "Language"),
+        ("source", "Source"),
+    ],
+)
+def test_story_enum_fields_are_the_request_enums_or_null(field, enum):
+    story = SPEC.validator("Story")
+    book = {"id": "4cf184ed-0a29-4860-a257-0f8998357121", "status": "pending", "progress": 0}
+    book["pages"] = []
+    for value in SPEC.enum(enum):
+        assert story.is_valid({**book, field: value})
+    assert story.is_valid({**book, field: None})
+    assert not story.is_valid({**book, field: "not-a-value"})
+    assert {"$ref": f"#/components/schemas/{enum}"} in SPEC.schema("Story")["properties"][field][
+        "anyOf"
+    ]
 
 
 def test_error_codes_are_the_documented_fourteen_plus_idempotency_conflict():
@@ -153,20 +170,42 @@ def test_error_codes_are_the_documented_fourteen_plus_idempotency_conflict():
     assert set(SPEC.error_status) == set(SPEC.enum("ErrorCode"))
 
 
-def test_each_error_response_lists_only_codes_of_its_status():
-    for path_item in SPEC.document["paths"].values():
-        for operation in path_item.values():
-            for status, node in operation["responses"].items():
-                response = SPEC.resolve(node)
-                schema = response["content"]["application/json"]["schema"]
-                if "allOf" not in schema:
-                    continue
-                codes = schema["allOf"][1]["properties"]["error"]["properties"]["code"]["enum"]
-                for code in codes:
-                    expected = {SPEC.error_status[code]} | (
-                        {502, 503} if code == "EXTERNAL_SERVICE_ERROR" else set()
-                    )
-                    assert int(status) in expected, (status, code)
+OPERATION_STATUSES = [
+    (operation_id, status)
+    for operation_id in SPEC.operation_ids
+    for status in SPEC.statuses(operation_id)
+]
+
+
+@pytest.mark.parametrize(("operation_id", "status"), OPERATION_STATUSES)
+def test_each_error_response_lists_only_codes_of_its_status(operation_id, status):
+    codes = SPEC.error_codes(operation_id, status)
+    assert bool(codes) == (status >= 400)
+    for code in codes:
+        expected = {SPEC.error_status[code]} | (
+            {502, 503} if code == "EXTERNAL_SERVICE_ERROR" else set()
+        )
+        assert status in expected, code
+
+
+def test_every_error_code_is_allowed_by_some_response():
+    allowed = {code for op, status in OPERATION_STATUSES for code in SPEC.error_codes(op, status)}
+    assert allowed == set(SPEC.enum("ErrorCode"))
+
+
+@pytest.mark.parametrize(
+    ("operation_id", "status"), [(op, status) for op, status in OPERATION_STATUSES if status >= 400]
+)
+def test_every_error_response_has_the_one_error_envelope(operation_id, status):
+    _, _, operation = SPEC.operation(operation_id)
+    media = SPEC.resolve(operation["responses"][str(status)])["content"]["application/json"]
+    assert media["schema"] == {"$ref": "#/components/schemas/ErrorEnvelope"}
+
+
+def test_error_codes_of_a_success_or_an_undocumented_status_are_none():
+    assert SPEC.error_codes("createStory", 202) == ()
+    assert SPEC.error_codes("createStory", 404) == ()
+    assert SPEC.error_codes("getStory", 404) == ("NOT_FOUND",)
 
 
 # --- limits and rules --------------------------------------------------------------------
@@ -233,6 +272,18 @@ def test_the_202_links_book_id_to_get_story():
         "operationId": "getStory",
         "parameters": {"id": "$response.body#/data/bookId"},
     }
+
+
+@pytest.mark.parametrize("field", ["ageRange", "style", "tone", "language"])
+def test_dashboard_books_take_the_contracts_enums(field):
+    dashboard = control_spec().schema("DashboardBook")["properties"][field]
+    assert dashboard == SPEC.schema(field[0].upper() + field[1:])
+
+
+def test_a_reference_to_the_contract_resolves_where_the_files_sit_side_by_side(tmp_path):
+    copy = tmp_path / "control-api.yaml"  # as installed: openapi.yaml is its sibling, not ../
+    copy.write_text((ROOT / "mockserver" / "control-api.yaml").read_text(encoding="utf-8"))
+    assert Spec.load(copy).schema("DashboardBook")["properties"]["style"] == SPEC.schema("Style")
 
 
 def test_servers_include_a_relative_entry_and_production():

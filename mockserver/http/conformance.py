@@ -70,6 +70,11 @@ class ResponseChecker:
             for error in validator.iter_errors(body):
                 where = "/".join(map(str, error.absolute_path)) or "(body)"
                 problems.append(f"{operation_id} {status} body {where}: {error.message[:200]}")
+        allowed = self.spec.error_codes(operation_id, status)
+        error = body.get("error") if isinstance(body, dict) else None
+        code = error.get("code") if isinstance(error, dict) else None
+        if allowed and isinstance(code, str) and code not in allowed:
+            problems.append(f"{operation_id} {status} body error/code: {code!r} not in {allowed}")
         lowered = {k.lower(): v for k, v in headers.items()}
         for name, node in (response.get("headers") or {}).items():
             header = self.spec.resolve(node)
