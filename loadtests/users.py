@@ -2,7 +2,8 @@
 
 Every request goes through ``ApiUser.call``, which hands the response to the process's
 ``RateLimitAuditor``. A 429 is an expected outcome, recorded as a success; a breach of the
-contract is a failure named after the broken rule (``ContractViolation('…')`` in the report);
+contract is a failure named after the broken clause (``RateLimitClauseBroken('…')`` in the
+report);
 any other unexpected status is a failure too.
 """
 
@@ -19,14 +20,6 @@ from locust import FastHttpUser, between, constant, task
 from locust.exception import StopUser
 
 from loadtests import session
-from loadtests.audit import (
-    LIMITER_CODE,
-    WINDOW,
-    Answer,
-    ContractViolation,
-    Verdict,
-    Violation,
-)
 from loadtests.keys import EXCLUSIVE, SHARED, KeyEntry
 from loadtests.payloads import (
     API_KEY_HEADER,
@@ -35,6 +28,8 @@ from loadtests.payloads import (
     REPLAY_HEADER,
     story_body,
 )
+from mockserver.clause_ids import ClauseId
+from mockserver.http.ratelimit_audit import LIMITER_CODE, WINDOW, Answer, KeyViolation, Verdict
 
 
 class UnexpectedAnswer(Exception):
@@ -100,7 +95,7 @@ class ApiUser(FastHttpUser):
         headers: dict[str, str] | None = None,
         check: Any = None,
     ) -> AuditedResponse:
-        """Send one request; ``check(reply)`` may name a further contract violation."""
+        """Send one request; ``check(reply)`` may name a further violation: ``(clause, check)``."""
         auditor = session.current.auditor
         user_class = type(self).__name__
         request_headers = {API_KEY_HEADER: self.key.api_key, **(headers or {})}
@@ -127,11 +122,12 @@ class ApiUser(FastHttpUser):
             violations = list(reply.verdict.violations)
             extra = check(reply) if check else None
             if extra:
-                violation = Violation(extra, self.key.bucket, f"HTTP {reply.status}")
+                clause, name = extra
+                violation = KeyViolation(clause, name, self.key.bucket, f"HTTP {reply.status}")
                 auditor.record(violation)
                 violations.append(violation)
             if violations:
-                response.failure(ContractViolation(violations[0].check))
+                response.failure(session.RateLimitClauseBroken(violations[0].name))
             elif 200 <= reply.status < 300 or reply.status == 429:
                 response.success()
             else:
@@ -234,11 +230,11 @@ class CreatorUser(ApiUser):
                 return
 
     def _replay(self, key: str, body: dict[str, Any], first: dict[str, Any]) -> None:
-        def same_book(reply: AuditedResponse) -> str | None:
+        def same_book(reply: AuditedResponse) -> tuple[str, str] | None:
             if reply.status != 202:
                 return None
             if reply.headers.get(REPLAY_HEADER) != "true" or reply.data != first:
-                return "idempotent replay did not return the original book"
+                return ClauseId.IDEMPOTENCY_REPLAY, "replay did not return the original book"
             return None
 
         self.call(

@@ -98,10 +98,15 @@ class Spec:
         )
         return Draft202012Validator(schema, registry=self._registry, format_checker=FormatChecker())
 
-    def fast_validator(self, name: str) -> Callable[[Any], bool]:
-        """A compiled (jsonschema-rs) yes/no check of a component, for hot paths; use
-        ``validator`` to learn what is wrong."""
-        return jsonschema_rs.validator_for(self._inline(self.schema(name), ())).is_valid
+    def fast_validator(
+        self, schema_or_name: dict[str, Any] | str, *, formats: bool = False
+    ) -> Callable[[Any], bool]:
+        """A compiled (jsonschema-rs) yes/no check of a component or schema, for hot paths
+        (``formats``: also check ``format``s); use ``validator`` to learn what is wrong.
+        Raises RecursionError for a recursive schema."""
+        node = self.schema(schema_or_name) if isinstance(schema_or_name, str) else schema_or_name
+        inlined = self._inline(node, ())
+        return jsonschema_rs.validator_for(inlined, validate_formats=formats).is_valid
 
     def _inline(self, node: Any, seen: tuple[str, ...]) -> Any:
         """``node`` with every local ``$ref`` replaced by its target (a sibling keyword keeps

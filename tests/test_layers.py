@@ -1,7 +1,7 @@
 """Imports point down: ``mockserver.spec`` ← ``core`` (the domain) ← ``http`` (framework-free
-HTTP semantics) ← ``serve`` (aiohttp, CLI, TLS) and ``testing`` (respx, pytest plugin, control
-client, launcher). Every import of a mockserver module is checked, function-level and
-type-checking-only ones included."""
+HTTP semantics) ← the adapters ``serve`` (aiohttp, CLI, TLS), ``proxy`` (the validating proxy)
+and ``testing`` (respx, pytest plugin, control client, launcher). Every import of a mockserver
+module is checked, function-level and type-checking-only ones included."""
 
 from __future__ import annotations
 
@@ -11,13 +11,21 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "mockserver"
-FLOOR = {"spec": 0, "core": 1, "http": 2, "serve": 3, "testing": 3}
+#: ``clause_ids`` is the contract's vocabulary of clause names, beside the spec; ``proxy`` is an
+#: adapter like ``serve``: it sits between a client and a deployment.
+FLOOR = {"spec": 0, "clause_ids": 0, "core": 1, "http": 2, "serve": 3, "testing": 3, "proxy": 3}
 #: The only imports between the two adapter layers, and why.
 ACROSS = {
     # The launcher starts the aiohttp app in-process (serve_in_process) for tests.
     ("mockserver.testing.process", "mockserver.serve.app"),
     # The CLI waits for its worker processes with the one control client (stdlib only).
     ("mockserver.serve.cli", "mockserver.testing.sdk_kit"),
+    # cbk-mock hosts the proxy's subcommands (proxy, parity).
+    ("mockserver.serve.cli", "mockserver.proxy.cli"),
+    # The proxy reads requests and answers what it refuses exactly as the live server does.
+    ("mockserver.proxy.server", "mockserver.serve.app"),
+    # The launcher of a proxy subprocess reads the proxy's banner prefix.
+    ("mockserver.testing.process", "mockserver.proxy.cli"),
 }
 #: Entry points above every layer: the lazy package exports and ``python -m mockserver``.
 ENTRY_POINTS = {"mockserver", "mockserver.__main__"}

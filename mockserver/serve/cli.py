@@ -31,6 +31,7 @@ from mockserver.core.clock import CLOCK_MODES
 from mockserver.core.config import DEFAULT_PAGE_SECONDS, REALISTIC_PAGE_SECONDS, MockConfig
 from mockserver.core.dev import ADMIN_HEADER, DEFAULT_ADMIN_TOKEN
 from mockserver.core.runtime import build_service
+from mockserver.proxy import cli as proxy_cli
 from mockserver.serve import app as aiohttp_app
 from mockserver.serve import tls
 from mockserver.serve.help import HelpFormatter
@@ -112,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"),
         help="least severe log messages shown",
     )
+    proxy_cli.add_commands(sub)
     return parser
 
 
@@ -327,6 +329,8 @@ async def _seed(config: MockConfig) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _configure_logging(args.log_level)
+    if args.command in proxy_cli.COMMANDS:
+        return args.run(args)
     config = config_from_args(args)
     with contextlib.ExitStack() as stack:
         args.ssl_context, args.ca_file = _ssl_context(args, stack)
