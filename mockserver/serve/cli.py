@@ -56,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--port", type=int, default=8080, help="port to listen on; 0 picks a free one"
     )
     serve.add_argument(
-        "--config", type=Path, help="YAML file of plans, limits and timings (see README)"
+        "--config", type=Path, help="YAML file of plans, limits and timings (see docs/mock.md)"
     )
     serve.add_argument("--keys-file", type=Path, help="write the dev users' keys here as JSON")
     serve.add_argument(
