@@ -39,6 +39,7 @@ lint: $(STAMP) $(NPM_STAMP)
 	$(BIN)/ruff format --check .
 	node_modules/.bin/redocly lint $(DOCUMENTS)
 	node_modules/.bin/spectral lint --fail-severity=warn $(DOCUMENTS)
+	$(BIN)/mypy
 
 format: $(STAMP)
 	$(BIN)/ruff format .
@@ -58,4 +59,4 @@ bench: $(STAMP)
 	$(BIN)/python -m loadtests.bench $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) node_modules .pytest_cache .hypothesis loadtests/reports
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .hypothesis loadtests/reports

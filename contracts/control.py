@@ -1,15 +1,17 @@
 """The local mock's control API (``/_mock/``, see ``mockserver/control-api.yaml``), for the few
 tests that need to set up what a real deployment offers no way to set up: exhausted quotas,
-revoked keys, forced failures, a moved clock. Every other test works without it."""
+revoked keys, forced failures, a moved clock. Every other test works without it.
+
+``AccountControl`` puts the mock's one control client (``mockserver.testing.sdk_kit``) in the
+suite's terms: the ``Account`` a test acts with."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-
 from mockserver.core.keys import mask
+from mockserver.testing.sdk_kit import MockControl
 
 
 @dataclass(frozen=True)
@@ -25,55 +27,45 @@ class Account:
         return f"Account(key={mask(self.key)!r}, plan={self.plan!r}, user_id={self.user_id!r})"
 
 
-class ControlError(RuntimeError):
-    pass
+class AccountControl:
+    """The control operations the suite uses, on ``Account``s (``MockControlError`` when the
+    mock refuses one)."""
 
-
-class MockControl:
-    def __init__(self, base_url: str, admin_token: str) -> None:
-        from mockserver.http.control import ADMIN_HEADER  # the mock's core: only when it runs here
-
-        self.http = httpx.Client(
-            base_url=f"{base_url}/_mock", headers={ADMIN_HEADER: admin_token}, timeout=30
-        )
-
-    def close(self) -> None:
-        self.http.close()
-
-    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        response = self.http.request(method, path, json=body)
-        if response.status_code >= 300:
-            raise ControlError(f"{method} /_mock{path} → {response.status_code} {response.text}")
-        return response.json()["data"]
+    def __init__(self, control: MockControl) -> None:
+        self.control = control
 
     def create_user(self, plan: str, *, monthly_credits: int | None = None) -> Account:
-        body: dict[str, Any] = {"plan": plan, "name": "cbk-contracts"}
-        if monthly_credits is not None:
-            body["monthlyCredits"] = monthly_credits
-        data = self._call("POST", "/users", body)
+        data = self.control.create_user(plan, name="cbk-contracts", monthly_credits=monthly_credits)
         return Account(data["apiKey"], plan, data["userId"], data["keyId"])
 
     def key_action(self, account: Account, action: str) -> Account:
         """``revoke``, ``suspend``, ``unsuspend`` (the same account) or ``rotate`` (a new one)."""
-        data = self._call("POST", f"/keys/{account.key_id}/{action}")
+        data = self.control.key_action(_known(account.key_id), action)
         if action == "rotate":
             return Account(data["apiKey"], account.plan, data["userId"], data["keyId"])
         return account
 
     def usage(self, account: Account) -> dict[str, int]:
-        return self._call("GET", f"/users/{account.user_id}/usage")
+        return self.control.usage(_known(account.user_id))
 
     def set_usage(self, account: Account, **usage: int) -> dict[str, int]:
-        return self._call("PUT", f"/users/{account.user_id}/usage", usage)
+        """``usage`` as the control API names it (``booksToday``, ``creditsUsed``)."""
+        return self.control.call("PUT", f"users/{_known(account.user_id)}/usage", usage)
 
     def advance_clock(self, seconds: float) -> None:
-        self._call("POST", "/clock/advance", {"seconds": seconds})
+        self.control.advance_clock(seconds)
 
     def queue_job(self, account: Account, **scenario: Any) -> None:
-        self._call("POST", "/scenarios", {"userId": account.user_id, **scenario})
+        self.control.force_scenario({"userId": account.user_id, **scenario})
 
     def queue_error(self, status: int, count: int = 1) -> None:
-        self._call("POST", "/scenarios", {"error": status, "count": count})
+        self.control.queue_errors(status, count)
 
     def add_dashboard_book(self, account: Account, **fields: Any) -> dict[str, Any]:
-        return self._call("POST", f"/users/{account.user_id}/books", fields)
+        return self.control.add_dashboard_book(_known(account.user_id), **fields)
+
+
+def _known(value: str | None) -> str:
+    if value is None:
+        raise ValueError("only accounts the mock issued have user and key ids")
+    return value

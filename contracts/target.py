@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from contracts.control import Account, MockControl
+from contracts.control import Account, AccountControl
 from contracts.settings import (
     API_KEY_FREE,
     API_KEY_OTHER,
@@ -59,7 +59,7 @@ class Target:
         url: str,
         settings: Settings,
         *,
-        control: MockControl | None = None,
+        control: AccountControl | None = None,
         ca_file: Path | None = None,
     ) -> None:
         self.url = url
@@ -105,7 +105,7 @@ class Target:
             pytest.skip(f"needs {what}: set {variable} to enable this test")
         return value
 
-    def require_control(self) -> MockControl:
+    def require_control(self) -> AccountControl:
         if self.control is None:
             pytest.skip(NEEDS_CONTROL_API)
         return self.control
@@ -139,11 +139,8 @@ def local_mock(settings: Settings, config: dict[str, Any], *serve_args: str) -> 
             command=settings.mock_command,
         )
         with process as running:
-            control = MockControl(running.url, running.admin_token)
-            try:
-                yield Target(running.url, settings, control=control, ca_file=running.ca_file)
-            finally:
-                control.close()
+            control = AccountControl(running.control())
+            yield Target(running.url, settings, control=control, ca_file=running.ca_file)
 
 
 @contextlib.contextmanager

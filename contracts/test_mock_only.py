@@ -16,7 +16,7 @@ import pytest
 from contracts.budget import CreditLedger
 from contracts.clauses import clause
 from contracts.client import SPEC, Api, Reply, fresh_idempotency_key
-from contracts.control import Account, MockControl
+from contracts.control import Account, AccountControl
 from contracts.expect import (
     assert_envelope,
     assert_error,
@@ -52,7 +52,7 @@ def mock_api(manual: Target) -> Iterator[Api]:
 
 
 @pytest.fixture
-def ctl(manual: Target) -> MockControl:
+def ctl(manual: Target) -> AccountControl:
     return manual.require_control()
 
 
@@ -71,7 +71,7 @@ def assert_limit_refusal(reply: Reply, code: str) -> None:
 # --- daily cap and monthly credits ---------------------------------------------------------
 @clause("limits.daily-cap")
 def test_create_past_the_daily_cap_is_429_daily_cap_exceeded(
-    mock_api: Api, ctl: MockControl, user: Account
+    mock_api: Api, ctl: AccountControl, user: Account
 ) -> None:
     cap = ctl.usage(user)["booksPerDay"]
     assert cap == SPEC.plans[user.plan].books_per_day, f"the mock's cap is {cap}"
@@ -83,7 +83,7 @@ def test_create_past_the_daily_cap_is_429_daily_cap_exceeded(
 
 @clause("limits.daily-cap")
 def test_daily_cap_lifts_after_retry_after(
-    mock_api: Api, ctl: MockControl, user: Account, manual: Target
+    mock_api: Api, ctl: AccountControl, user: Account, manual: Target
 ) -> None:
     ctl.set_usage(user, booksToday=ctl.usage(user)["booksPerDay"])
     refused = mock_api.create(valid_body(), key=user.key)
@@ -95,7 +95,7 @@ def test_daily_cap_lifts_after_retry_after(
 
 @clause("limits.credits")
 def test_create_needing_more_credits_than_left_is_429_insufficient_credits(
-    mock_api: Api, ctl: MockControl, user: Account
+    mock_api: Api, ctl: AccountControl, user: Account
 ) -> None:
     monthly = ctl.usage(user)["monthlyCredits"]
     ctl.set_usage(user, creditsUsed=monthly - PAGES + 1)
@@ -105,7 +105,7 @@ def test_create_needing_more_credits_than_left_is_429_insufficient_credits(
 
 @clause("limits.credits")
 def test_create_needing_exactly_the_credits_left_is_accepted(
-    mock_api: Api, ctl: MockControl, user: Account
+    mock_api: Api, ctl: AccountControl, user: Account
 ) -> None:
     monthly = ctl.usage(user)["monthlyCredits"]
     ctl.set_usage(user, creditsUsed=monthly - PAGES)
@@ -115,7 +115,7 @@ def test_create_needing_exactly_the_credits_left_is_accepted(
 
 @clause("create.credits")
 def test_accepting_a_book_charges_page_count_credits_at_once(
-    mock_api: Api, ctl: MockControl, user: Account
+    mock_api: Api, ctl: AccountControl, user: Account
 ) -> None:
     before = ctl.usage(user)["creditsUsed"]
     body = valid_body(pageCount=PAGES + 2)
@@ -125,7 +125,7 @@ def test_accepting_a_book_charges_page_count_credits_at_once(
 
 
 @clause("idempotency.replay")
-def test_a_replay_charges_no_credits(mock_api: Api, ctl: MockControl, user: Account) -> None:
+def test_a_replay_charges_no_credits(mock_api: Api, ctl: AccountControl, user: Account) -> None:
     key, body = fresh_idempotency_key(), valid_body()
     assert mock_api.create(body, key=user.key, idempotency_key=key).status == 202
     before = ctl.usage(user)
@@ -150,7 +150,7 @@ def test_a_key_is_forgotten_after_24_hours(mock_api: Api, user: Account, manual:
 # --- order of checks -----------------------------------------------------------------------
 @clause("create.check-order")
 def test_body_validation_comes_before_the_credit_check(
-    mock_api: Api, ctl: MockControl, user: Account
+    mock_api: Api, ctl: AccountControl, user: Account
 ) -> None:
     ctl.set_usage(user, creditsUsed=ctl.usage(user)["monthlyCredits"])
     reply = mock_api.create(valid_body(style="3D"), key=user.key)
@@ -159,7 +159,7 @@ def test_body_validation_comes_before_the_credit_check(
 
 @clause("create.check-order")
 def test_daily_cap_comes_before_the_credit_check(
-    mock_api: Api, ctl: MockControl, user: Account
+    mock_api: Api, ctl: AccountControl, user: Account
 ) -> None:
     now = ctl.usage(user)
     ctl.set_usage(user, booksToday=now["booksPerDay"], creditsUsed=now["monthlyCredits"])
@@ -168,7 +168,7 @@ def test_daily_cap_comes_before_the_credit_check(
 
 @clause("create.check-order")
 def test_a_replay_comes_before_the_daily_cap(
-    mock_api: Api, ctl: MockControl, user: Account
+    mock_api: Api, ctl: AccountControl, user: Account
 ) -> None:
     key, body = fresh_idempotency_key(), valid_body()
     first = mock_api.create(body, key=user.key, idempotency_key=key)
@@ -181,7 +181,7 @@ def test_a_replay_comes_before_the_daily_cap(
 # --- forced failures -----------------------------------------------------------------------
 @clause("lifecycle.failed")
 def test_failed_book_has_an_error_message_and_no_completion_time(
-    mock_api: Api, ctl: MockControl, user: Account, manual: Target
+    mock_api: Api, ctl: AccountControl, user: Account, manual: Target
 ) -> None:
     ctl.queue_job(user, failAtPage=3)
     created = mock_api.create(valid_body(), key=user.key)
@@ -196,7 +196,7 @@ def test_failed_book_has_an_error_message_and_no_completion_time(
 
 @clause("lifecycle.failed")
 def test_failed_book_credits_are_refunded(
-    mock_api: Api, ctl: MockControl, user: Account, manual: Target
+    mock_api: Api, ctl: AccountControl, user: Account, manual: Target
 ) -> None:
     before = ctl.usage(user)["creditsUsed"]
     ctl.queue_job(user, failAtPage=2)
@@ -213,7 +213,7 @@ def test_failed_book_credits_are_refunded(
     [(500, "INTERNAL_ERROR"), (502, "EXTERNAL_SERVICE_ERROR"), (503, "EXTERNAL_SERVICE_ERROR")],
 )
 def test_server_errors_are_json_envelopes(
-    mock_api: Api, ctl: MockControl, user: Account, status: int, code: str
+    mock_api: Api, ctl: AccountControl, user: Account, status: int, code: str
 ) -> None:
     ctl.queue_error(status)
     assert_error(mock_api.get_story(str(uuid.uuid4()), key=user.key), status, code)
@@ -222,7 +222,7 @@ def test_server_errors_are_json_envelopes(
 # --- keys ----------------------------------------------------------------------------------
 @clause("auth.revoke-now")
 def test_a_revoked_key_is_refused_on_the_very_next_request(
-    mock_api: Api, ctl: MockControl, user: Account
+    mock_api: Api, ctl: AccountControl, user: Account
 ) -> None:
     assert_error(mock_api.get_story(str(uuid.uuid4()), key=user.key), 404, "NOT_FOUND")
     ctl.key_action(user, "revoke")
@@ -231,7 +231,7 @@ def test_a_revoked_key_is_refused_on_the_very_next_request(
 
 @clause("auth.revoke-now")
 def test_a_rotated_key_is_replaced_on_the_very_next_request(
-    mock_api: Api, ctl: MockControl, user: Account
+    mock_api: Api, ctl: AccountControl, user: Account
 ) -> None:
     assert_error(mock_api.get_story(str(uuid.uuid4()), key=user.key), 404, "NOT_FOUND")
     rotated = ctl.key_action(user, "rotate")
@@ -240,14 +240,16 @@ def test_a_rotated_key_is_replaced_on_the_very_next_request(
 
 
 @clause("auth.suspended")
-def test_a_suspended_key_is_403_forbidden(mock_api: Api, ctl: MockControl, user: Account) -> None:
+def test_a_suspended_key_is_403_forbidden(
+    mock_api: Api, ctl: AccountControl, user: Account
+) -> None:
     ctl.key_action(user, "suspend")
     assert_error(mock_api.get_story(str(uuid.uuid4()), key=user.key), 403, "FORBIDDEN")
 
 
 @clause("get.dashboard")
 def test_a_dashboard_book_is_readable_through_the_api(
-    mock_api: Api, ctl: MockControl, user: Account
+    mock_api: Api, ctl: AccountControl, user: Account
 ) -> None:
     book = ctl.add_dashboard_book(user, title="Made on the dashboard", pageCount=PAGES)
     reply = mock_api.get_story(book["id"], key=user.key)

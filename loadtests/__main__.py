@@ -23,6 +23,7 @@ from pathlib import Path
 from loadtests import LOCUSTFILE, PACKAGE_DIR, REPORTS_DIR, target, verdict
 from loadtests.keys import load_keys
 from loadtests.profiles import PROFILES, seconds
+from mockserver.serve.help import HelpFormatter
 from mockserver.spec import load_spec
 
 MOCK_COMMAND_ENV = "CBK_LOAD_MOCK_COMMAND"
@@ -35,7 +36,9 @@ EXCLUSIVE_PER_PROCESS = 2
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m loadtests", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m loadtests", description=__doc__, formatter_class=HelpFormatter
+    )
     target_group = parser.add_argument_group("target")
     target_group.add_argument("--host", help="base URL of a deployment (default: a local mock)")
     target_group.add_argument("--keys-file", type=Path, help="keys for --host (JSON)")
@@ -49,28 +52,49 @@ def _parser() -> argparse.ArgumentParser:
         default=os.environ.get(MOCK_COMMAND_ENV),
         help=f"replaces 'python -m mockserver' for the local mock (env {MOCK_COMMAND_ENV})",
     )
-    target_group.add_argument("--mock-workers", type=int, default=1, help="needs --redis-url")
-    target_group.add_argument("--redis-url", help="the local mock's Redis")
-    target_group.add_argument("--page-seconds", type=float, default=0.5)
+    target_group.add_argument(
+        "--mock-workers",
+        type=int,
+        default=1,
+        help="processes of the local mock; more than 1 needs --redis-url",
+    )
+    target_group.add_argument("--redis-url", help="the local mock's Redis (default: memory)")
+    target_group.add_argument(
+        "--page-seconds", type=float, default=0.5, help="the local mock's generation time per page"
+    )
     target_group.add_argument(
         "--users-per-key", type=int, default=3, help="simulated users per shared key"
     )
 
     load = parser.add_argument_group("load")
-    load.add_argument("-u", "--users", type=int, default=200)
-    load.add_argument("-r", "--spawn-rate", type=float, default=50.0)
-    load.add_argument("-t", "--run-time", default="30s")
-    load.add_argument("--shape", choices=PROFILES, default="step")
+    load.add_argument("-u", "--users", type=int, default=200, help="simulated users at the peak")
+    load.add_argument(
+        "-r", "--spawn-rate", type=float, default=50.0, help="users started per second"
+    )
+    load.add_argument("-t", "--run-time", default="30s", help="how long the load runs")
+    load.add_argument("--shape", choices=PROFILES, default="step", help="how the load varies")
     load.add_argument("--processes", type=int, default=0, help="locust --processes N")
     load.add_argument(
         "--locust-workers", type=int, default=0, help="an explicit master plus N worker processes"
     )
 
     judge = parser.add_argument_group("thresholds")
-    judge.add_argument("--max-error-ratio", type=float, default=verdict.Thresholds.max_error_ratio)
-    judge.add_argument("--max-p95-ms", type=float, default=verdict.Thresholds.max_p95_ms)
+    judge.add_argument(
+        "--max-error-ratio",
+        type=float,
+        default=verdict.Thresholds.max_error_ratio,
+        help="failed requests (429s aside) above this share fail the run",
+    )
+    judge.add_argument(
+        "--max-p95-ms",
+        type=float,
+        default=verdict.Thresholds.max_p95_ms,
+        help="a 95th-percentile latency above this fails the run",
+    )
 
-    parser.add_argument("--reports-dir", type=Path, default=REPORTS_DIR)
+    parser.add_argument(
+        "--reports-dir", type=Path, default=REPORTS_DIR, help="where the reports are written"
+    )
     parser.add_argument("--name", default="load", help="file name prefix of the reports")
     parser.add_argument("locust_args", nargs="*", help="after --: passed to locust as they are")
     return parser
@@ -166,7 +190,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             host, keys_file, aligned = args.host.rstrip("/"), args.keys_file, args.aligned_windows
         else:
             mock = stack.enter_context(
-                target.local_mock(
+                target.running_mock(
                     target.roomy_quotas(),
                     page_seconds=args.page_seconds,
                     workers=args.mock_workers,

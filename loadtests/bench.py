@@ -32,7 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from loadtests import PACKAGE_DIR, target
-from loadtests.payloads import story_body
+from loadtests.payloads import API_KEY_HEADER, story_body
+from mockserver.serve.help import HelpFormatter
 from mockserver.testing.process import RunningMock
 
 WRK_HINT = (
@@ -197,7 +198,7 @@ def _call(url: str, scenario: Scenario) -> tuple[int, bytes]:
 def scenarios(mock: RunningMock) -> list[Scenario]:
     """The three scenarios on the mock, with a completed book to poll."""
     key = target.create_user(mock, target.API_PLANS[0])
-    auth = {"x-api-key": key, "content-type": "application/json"}
+    auth = {API_KEY_HEADER: key, "content-type": "application/json"}
     body = json.dumps(story_body()).encode()
     create = Scenario("post", "POST", "/v1/stories", 202, auth, body)
     status, answer = _call(mock.url, create)
@@ -209,7 +210,7 @@ def scenarios(mock: RunningMock) -> list[Scenario]:
         if time.monotonic() > deadline:
             raise RuntimeError("the book to poll did not complete")
         time.sleep(0.05)
-    limited_auth = {**auth, "x-api-key": target.create_user(mock, LIMITED_PLAN)}
+    limited_auth = {**auth, API_KEY_HEADER: target.create_user(mock, LIMITED_PLAN)}
     limited = Scenario("rateLimited", "GET", poll.path, 429, limited_auth)
     _call(mock.url, limited)  # spends the one request of the minute
     return [poll, create, limited]
@@ -265,8 +266,12 @@ def paired_ratio(mock_rounds: list[float], bare_rounds: list[float]) -> float:
 def run(seconds: int, connections: int, threads: int, warmup: int, rounds: int) -> dict[str, Any]:
     results: dict[str, Any] = {}
     placement = Placement.split()
-    options = {"connections": connections, "threads": threads, "placement": placement}
-    with target.local_mock(bench_config(), page_seconds=0.01) as mock:
+    options: dict[str, Any] = {
+        "connections": connections,
+        "threads": threads,
+        "placement": placement,
+    }
+    with target.running_mock(bench_config(), page_seconds=0.01) as mock:
         placement.pin_server(mock.extra.get("pid"))  # type: ignore[arg-type]
         cases = scenarios(mock)
         sized = []
@@ -297,18 +302,24 @@ def run(seconds: int, connections: int, threads: int, warmup: int, rounds: int) 
     return results
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m loadtests.bench", description=__doc__)
-    parser.add_argument("--seconds", type=int, default=2, help="per measurement")
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m loadtests.bench", description=__doc__, formatter_class=HelpFormatter
+    )
+    parser.add_argument("--seconds", type=int, default=2, help="seconds per measurement")
     parser.add_argument(
         "--rounds", type=int, default=7, help="measurement pairs; ratio = median of the pairs"
     )
-    parser.add_argument("--warmup", type=int, default=1)
-    parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--warmup", type=int, default=1, help="seconds of load before measuring")
+    parser.add_argument("--connections", type=int, default=32, help="wrk's open connections")
+    parser.add_argument("--threads", type=int, default=1, help="wrk's threads")
     parser.add_argument("--output", type=Path, help="also write the JSON here")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     if shutil.which("wrk") is None:
         print(WRK_HINT, file=sys.stderr)
         return 2

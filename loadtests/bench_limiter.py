@@ -36,21 +36,27 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from loadtests.payloads import API_KEY_HEADER
 from mockserver.core import keys
 from mockserver.core.config import MockConfig
+from mockserver.core.dev import DEV_USERS
 from mockserver.core.errors import BackendUnavailable
 from mockserver.core.limits import RateLimit
 from mockserver.core.runtime import build_service
 from mockserver.core.service import MockService
-from mockserver.http.control import ADMIN_HEADER
-from mockserver.http.gateway import HttpRequest
+from mockserver.http.gateway import Gateway, HttpRequest
 from mockserver.serve import app as aiohttp_app
+from mockserver.serve.help import HelpFormatter
+from mockserver.testing.sdk_kit import AsyncMockControl
 
+#: The dev user every benchmark request comes from, and its plan.
+USER = "pro"
+_PLAN = DEV_USERS[USER]
 #: Where the Redis variant counts (only under its own run's prefix); CBK_LOAD_REDIS_URL moves it,
 #: as it moves the load tests' database.
 DEFAULT_REDIS_URL = os.environ.get("CBK_LOAD_REDIS_URL", "redis://127.0.0.1:6379/12")
@@ -68,30 +74,35 @@ class _Uncounted:
     async def hit(self, principal: Any, now: float, *, unless: Any = None) -> RateLimit:
         return RateLimit(limit=principal.plan.requests_per_minute, remaining=NEVER, reset=60)
 
-    async def rejected_in_window(self, principal: Any, now: float) -> bool:
+    async def count_rejection(self, principal: Any, now: float) -> bool:
         return False
 
 
 def build(backend: str, limiter: str, redis_url: str) -> MockService:
     on = limiter == "on"
     config = MockConfig(
-        plans=MockConfig().with_overrides({"plans": {"pro": {"requestsPerMinute": NEVER}}}).plans,
+        plans=MockConfig().with_overrides({"plans": {_PLAN: {"requestsPerMinute": NEVER}}}).plans,
         auth_failures_per_minute=NEVER if on else None,
         redis_url=redis_url if backend == "redis" else None,
     )
     service = build_service(config)
     if not on:
-        service.rate_limiter = _Uncounted()
+        service.limits.rate_limiter = _Uncounted()  # type: ignore[assignment]  # same two calls
     return service
 
 
-async def _read_request(gateway: Any, token: str) -> HttpRequest:
+async def _read_request(gateway: Gateway, token: str) -> HttpRequest:
     """A book to read (made through the control API) and the request that reads it."""
-    made = await gateway.handle(
-        HttpRequest("POST", "/_mock/users/user_dev_pro/books", [(ADMIN_HEADER, token)], body=b"{}")
-    )
-    book = made.json()["data"]["id"]
-    return HttpRequest("GET", f"/v1/stories/{book}", [("x-api-key", keys.dev_key("pro"))])
+
+    async def transport(
+        method: str, path: str, headers: Mapping[str, str], body: bytes | None
+    ) -> tuple[int, bytes]:
+        reply = await gateway.handle(HttpRequest(method, path, list(headers.items()), body or b""))
+        return reply.status, reply.body
+
+    control = AsyncMockControl("", transport, admin_token=token)
+    book = (await control.add_dashboard_book(USER))["id"]
+    return HttpRequest("GET", f"/v1/stories/{book}", [(API_KEY_HEADER, keys.dev_key(USER))])
 
 
 @dataclass
@@ -128,11 +139,13 @@ class GatewayTarget:
         """(requests answered, CPU seconds of this process)."""
         done = 0
         stop_at = time.perf_counter() + seconds
+        request = self.request
+        assert request is not None, "open() first"
 
         async def client() -> None:
             nonlocal done
             while time.perf_counter() < stop_at:
-                reply = await self.gateway.handle(self.request)
+                reply = await self.gateway.handle(request)
                 if reply.status != 200:
                     raise RuntimeError(f"benchmark request answered {reply.status}")
                 done += 1
@@ -208,7 +221,7 @@ def _cpu_seconds(pid: int) -> float:
 
 def _wrk(url: str, pid: int, seconds: int, concurrency: int) -> tuple[int, float]:
     """(requests answered, CPU seconds of the server) for one wrk run."""
-    header = f"x-api-key: {keys.dev_key('pro')}"
+    header = f"{API_KEY_HEADER}: {keys.dev_key(USER)}"
     cpu = _cpu_seconds(pid)
     result = subprocess.run(
         ["wrk", "-t1", f"-c{concurrency}", f"-d{seconds}s", "-H", header, url],
@@ -219,7 +232,10 @@ def _wrk(url: str, pid: int, seconds: int, concurrency: int) -> tuple[int, float
     cpu = _cpu_seconds(pid) - cpu
     if "Non-2xx" in result.stdout:
         raise RuntimeError(f"benchmark requests failed:\n{result.stdout}")
-    return int(re.search(r"(\d+) requests in", result.stdout).group(1)), cpu
+    counted = re.search(r"(\d+) requests in", result.stdout)
+    if counted is None:
+        raise RuntimeError(f"wrk printed no request count:\n{result.stdout}")
+    return int(counted.group(1)), cpu
 
 
 def http_level(backend: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -297,22 +313,39 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return report
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m loadtests.bench_limiter",
         description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("--seconds", type=float, default=6.0, help="load time per variant")
     parser.add_argument("--slice", type=float, default=0.25, help="seconds per gateway slice")
-    parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--redis-url", default=DEFAULT_REDIS_URL)
-    parser.add_argument("--backends", nargs="+", choices=BACKENDS, default=list(BACKENDS))
-    parser.add_argument("--levels", nargs="+", choices=LEVELS, default=list(LEVELS))
+    parser.add_argument(
+        "--concurrency", type=int, default=16, help="requests in flight at the gateway level"
+    )
+    parser.add_argument(
+        "--redis-url", default=DEFAULT_REDIS_URL, help="the Redis of the redis backend"
+    )
+    parser.add_argument(
+        "--backends",
+        nargs="+",
+        choices=BACKENDS,
+        default=list(BACKENDS),
+        help="where the counters live",
+    )
+    parser.add_argument(
+        "--levels", nargs="+", choices=LEVELS, default=list(LEVELS), help="what is measured"
+    )
     parser.add_argument("--serve", nargs=2, metavar=("BACKEND", "LIMITER"), help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     if args.serve:
-        asyncio.run(_serve(*args.serve, args.redis_url))
+        backend, limiter = args.serve
+        asyncio.run(_serve(backend, limiter, args.redis_url))
         return 0
     print(json.dumps(run(args), indent=2))
     return 0

@@ -63,6 +63,7 @@ def _judge(environment: Environment, **_) -> None:
     if isinstance(environment.runner, WorkerRunner):
         return
     options = environment.parsed_options
+    assert options is not None, "locust parses its options before the test starts"
     thresholds = verdict.Thresholds(options.max_error_ratio, options.max_p95_ms)
     result = verdict.evaluate(environment.stats.total, session.current.audit_summary(), thresholds)
     if options.verdict_file:

@@ -9,6 +9,7 @@ from typing import Any
 from mockserver.spec import load_spec
 
 _spec = load_spec()
+API_KEY_HEADER = _spec.api_key_header
 IDEMPOTENCY_HEADER = _spec.rules["idempotency"]["header"]
 REPLAY_HEADER = _spec.rules["idempotency"]["replayHeader"].lower()
 _BODY = _spec.schema("CreateStoryRequest")["properties"]

@@ -9,11 +9,16 @@ import gevent
 from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
-from loadtests.audit import ContractViolation, RateLimitAuditor, Violation, merge_summaries
 from loadtests.keys import KeyPool, load_keys
+from mockserver.http.ratelimit_audit import KeyViolation, RateLimitAuditor, merge_summaries
 
 REPORT_KEY = "cbk_audit"
 SWEEP_SECONDS = 2.0
+
+
+class RateLimitClauseBroken(Exception):
+    """How locust records a broken clause: as a failure whose text is the clause id and the
+    check (``limits.decreasing: x-ratelimit-remaining did not drop by one``)."""
 
 
 class Session:
@@ -28,6 +33,7 @@ class Session:
         """Load this process's keys (a distributed run splits them by worker index)."""
         self.environment = environment
         options = environment.parsed_options
+        assert options is not None, "locust parses its options before the test starts"
         if isinstance(environment.runner, MasterRunner) or not options.keys_file:
             return
         keys = load_keys(options.keys_file)
@@ -50,7 +56,7 @@ class Session:
             gevent.sleep(SWEEP_SECONDS)
             self._report(self.auditor.sweep())
 
-    def _report(self, violations: list[Violation]) -> None:
+    def _report(self, violations: list[KeyViolation]) -> None:
         """A window's violation belongs to no single request: it is logged as one of its own."""
         if self.environment is None:
             return
@@ -60,7 +66,7 @@ class Session:
                 name="rate-limit windows",
                 response_time=0,
                 response_length=0,
-                exception=ContractViolation(violation.check),
+                exception=RateLimitClauseBroken(violation.name),
                 context={},
             )
 

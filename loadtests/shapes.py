@@ -15,6 +15,7 @@ class LoadProfile(LoadTestShape):
     use_common_options = True
 
     def tick(self) -> tuple[int, float] | None:
+        assert self.runner is not None and self.runner.environment.parsed_options is not None
         options = self.runner.environment.parsed_options
         run_time = options.run_time or 30
         elapsed = self.get_run_time()

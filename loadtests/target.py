@@ -4,9 +4,7 @@ through the control API (``POST /_mock/users``)."""
 from __future__ import annotations
 
 import contextlib
-import json
 import tempfile
-import urllib.request
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -30,7 +28,7 @@ def roomy_quotas(plans: Sequence[str] = API_PLANS) -> dict[str, Any]:
 
 
 @contextlib.contextmanager
-def local_mock(
+def running_mock(
     config: dict[str, Any],
     *,
     page_seconds: float | None = None,
@@ -55,21 +53,9 @@ def local_mock(
             yield mock
 
 
-def control(mock: RunningMock, method: str, path: str, body: Any = None) -> Any:
-    """One control API call; returns its ``data``."""
-    request = urllib.request.Request(
-        f"{mock.url}/_mock/{path}",
-        method=method,
-        data=None if body is None else json.dumps(body).encode(),
-        headers={"content-type": "application/json", **mock.admin_headers},
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.load(response)["data"]
-
-
 def create_user(mock: RunningMock, plan: str) -> str:
     """A new user on ``plan``; returns its API key."""
-    return control(mock, "POST", "users", {"plan": plan, "name": "load test"})["apiKey"]
+    return mock.control(timeout=10).create_user(plan, name="load test")["apiKey"]
 
 
 def provision(mock: RunningMock, *, shared: Sequence[str], exclusive: Sequence[str]) -> KeySet:

@@ -2,7 +2,8 @@
 
 Every request goes through ``ApiUser.call``, which hands the response to the process's
 ``RateLimitAuditor``. A 429 is an expected outcome, recorded as a success; a breach of the
-contract is a failure named after the broken rule (``ContractViolation('…')`` in the report);
+contract is a failure named after the broken clause (``RateLimitClauseBroken('…')`` in the
+report);
 any other unexpected status is a failure too.
 """
 
@@ -19,16 +20,16 @@ from locust import FastHttpUser, between, constant, task
 from locust.exception import StopUser
 
 from loadtests import session
-from loadtests.audit import (
-    LIMITER_CODE,
-    WINDOW,
-    Answer,
-    ContractViolation,
-    Verdict,
-    Violation,
-)
 from loadtests.keys import EXCLUSIVE, SHARED, KeyEntry
-from loadtests.payloads import IDEMPOTENCY_HEADER, IN_PROGRESS, REPLAY_HEADER, story_body
+from loadtests.payloads import (
+    API_KEY_HEADER,
+    IDEMPOTENCY_HEADER,
+    IN_PROGRESS,
+    REPLAY_HEADER,
+    story_body,
+)
+from mockserver.clause_ids import ClauseId
+from mockserver.http.ratelimit_audit import LIMITER_CODE, WINDOW, Answer, KeyViolation, Verdict
 
 
 class UnexpectedAnswer(Exception):
@@ -36,7 +37,9 @@ class UnexpectedAnswer(Exception):
 
 
 @dataclass
-class Reply:
+class AuditedResponse:
+    """What one request got back, with the auditor's verdict on it."""
+
     status: int
     code: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
@@ -91,11 +94,11 @@ class ApiUser(FastHttpUser):
         body: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
         check: Any = None,
-    ) -> Reply:
-        """Send one request; ``check(reply)`` may name a further contract violation."""
+    ) -> AuditedResponse:
+        """Send one request; ``check(reply)`` may name a further violation: ``(clause, check)``."""
         auditor = session.current.auditor
         user_class = type(self).__name__
-        request_headers = {"x-api-key": self.key.api_key, **(headers or {})}
+        request_headers = {API_KEY_HEADER: self.key.api_key, **(headers or {})}
         data = None
         if body is not None:
             data = json.dumps(body)
@@ -111,7 +114,7 @@ class ApiUser(FastHttpUser):
         ) as response:
             if not response.status_code:
                 auditor.lost(ticket, user_class)
-                return Reply(0)  # locust records the connection error itself
+                return AuditedResponse(0)  # locust records the connection error itself
             reply = _reply(response)
             reply.verdict = auditor.finish(
                 ticket, Answer(reply.status, reply.headers, reply.code), user_class
@@ -119,38 +122,46 @@ class ApiUser(FastHttpUser):
             violations = list(reply.verdict.violations)
             extra = check(reply) if check else None
             if extra:
-                violation = Violation(extra, self.key.bucket, f"HTTP {reply.status}")
+                clause, name = extra
+                violation = KeyViolation(clause, name, self.key.bucket, f"HTTP {reply.status}")
                 auditor.record(violation)
                 violations.append(violation)
             if violations:
-                response.failure(ContractViolation(violations[0].check))
+                response.failure(session.RateLimitClauseBroken(violations[0].name))
             elif 200 <= reply.status < 300 or reply.status == 429:
                 response.success()
             else:
                 response.failure(UnexpectedAnswer(f"HTTP {reply.status} {reply.code or ''}"))
         return reply
 
-    def create(self, idempotency_key: str | None = None, body: dict | None = None) -> Reply:
+    def create(
+        self, idempotency_key: str | None = None, body: dict | None = None
+    ) -> AuditedResponse:
         headers = {IDEMPOTENCY_HEADER: idempotency_key} if idempotency_key else None
         reply = self.call("POST", "/v1/stories", "/v1/stories", body or story_body(), headers)
         if reply.status == 202:
             self.book = reply.data.get("bookId")
         return reply
 
-    def poll(self) -> Reply:
+    def poll(self) -> AuditedResponse:
         return self.call("GET", f"/v1/stories/{self.book}", "/v1/stories/{id}")
 
 
-def _reply(response: Any) -> Reply:
+def _reply(response: Any) -> AuditedResponse:
     headers = {k.lower(): v for k, v in (response.headers or {}).items()}
     try:
         payload = json.loads(response.content or b"null")
     except ValueError:
         payload = None
-    payload = payload if isinstance(payload, dict) else {}
-    error = payload.get("error") if isinstance(payload.get("error"), dict) else {}
-    data = payload.get("data") if isinstance(payload.get("data"), dict) else {}
-    return Reply(response.status_code, error.get("code"), data, headers)
+    envelope: dict[str, Any] = payload if isinstance(payload, dict) else {}
+    error = envelope.get("error")
+    data = envelope.get("data")
+    return AuditedResponse(
+        response.status_code,
+        error.get("code") if isinstance(error, dict) else None,
+        data if isinstance(data, dict) else {},
+        headers,
+    )
 
 
 class SelfPacedUser(ApiUser):
@@ -219,11 +230,11 @@ class CreatorUser(ApiUser):
                 return
 
     def _replay(self, key: str, body: dict[str, Any], first: dict[str, Any]) -> None:
-        def same_book(reply: Reply) -> str | None:
+        def same_book(reply: AuditedResponse) -> tuple[str, str] | None:
             if reply.status != 202:
                 return None
             if reply.headers.get(REPLAY_HEADER) != "true" or reply.data != first:
-                return "idempotent replay did not return the original book"
+                return ClauseId.IDEMPOTENCY_REPLAY, "replay did not return the original book"
             return None
 
         self.call(

@@ -6,11 +6,12 @@ Enums, limits, error statuses and schemas are read from here so that no rule is 
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import jsonschema_rs
 import yaml
@@ -48,6 +49,14 @@ class Plan:
         )
 
 
+class RateLimitHeaders(NamedTuple):
+    """The names of the per-minute limit's response headers."""
+
+    limit: str
+    remaining: str
+    reset: str
+
+
 class Spec:
     """Read-only view of the OpenAPI document with the lookups the toolkit needs."""
 
@@ -55,8 +64,8 @@ class Spec:
         self.document = document
         # control-api.yaml is loaded through this class too and has no x-cbk rules.
         self.rules: dict[str, Any] = document.get("x-cbk", {})
-        resource = Resource(contents=document, specification=DRAFT202012)
-        self._registry: Registry = Registry().with_resource(SPEC_URI, resource)
+        resource: Resource[Any] = DRAFT202012.create_resource(document)
+        self._registry: Registry[Any] = Registry().with_resource(SPEC_URI, resource)
 
     @classmethod
     def load(cls, path: Path | None = None) -> Spec:
@@ -89,10 +98,15 @@ class Spec:
         )
         return Draft202012Validator(schema, registry=self._registry, format_checker=FormatChecker())
 
-    def fast_validator(self, name: str) -> Callable[[Any], bool]:
-        """A compiled (jsonschema-rs) yes/no check of a component, for hot paths; use
-        ``validator`` to learn what is wrong."""
-        return jsonschema_rs.validator_for(self._inline(self.schema(name), ())).is_valid
+    def fast_validator(
+        self, schema_or_name: dict[str, Any] | str, *, formats: bool = False
+    ) -> Callable[[Any], bool]:
+        """A compiled (jsonschema-rs) yes/no check of a component or schema, for hot paths
+        (``formats``: also check ``format``s); use ``validator`` to learn what is wrong.
+        Raises RecursionError for a recursive schema."""
+        node = self.schema(schema_or_name) if isinstance(schema_or_name, str) else schema_or_name
+        inlined = self._inline(node, ())
+        return jsonschema_rs.validator_for(inlined, validate_formats=formats).is_valid
 
     def _inline(self, node: Any, seen: tuple[str, ...]) -> Any:
         """``node`` with every local ``$ref`` replaced by its target (a sibling keyword keeps
@@ -166,6 +180,14 @@ class Spec:
         return self.rules["apiKeyPattern"]
 
     @property
+    def api_key_prefix(self) -> str:
+        """The literal start every key has (``cbk_live_``), read off ``apiKeyPattern``."""
+        match = re.match(r"\^([A-Za-z0-9_-]+)", self.api_key_pattern)
+        if match is None:  # pragma: no cover — the spec changed
+            raise ValueError(f"apiKeyPattern has no literal prefix: {self.api_key_pattern}")
+        return match.group(1)
+
+    @property
     def max_body_bytes(self) -> int:
         return int(self.rules["maxBodyBytes"])
 
@@ -188,6 +210,44 @@ class Spec:
     @property
     def request_id_pattern(self) -> str:
         return self.rules["requestId"]["echoPattern"]
+
+    # --- header names --------------------------------------------------------------------
+    @functools.cached_property
+    def api_key_header(self) -> str:
+        """The request header that carries an API key (the ``apiKey`` security scheme)."""
+        schemes = self.document["components"]["securitySchemes"].values()
+        return next(s["name"] for s in schemes if s["type"] == "apiKey" and s["in"] == "header")
+
+    def header_name(self, component: str) -> str:
+        """The name responses send ``#/components/headers/<component>`` under."""
+        return self._header_names[component]
+
+    @functools.cached_property
+    def rate_limit_headers(self) -> RateLimitHeaders:
+        return RateLimitHeaders(
+            self.header_name("XRateLimitLimit"),
+            self.header_name("XRateLimitRemaining"),
+            self.header_name("XRateLimitReset"),
+        )
+
+    @property
+    def retry_after_header(self) -> str:
+        return self.header_name("RetryAfter")
+
+    @functools.cached_property
+    def _header_names(self) -> dict[str, str]:
+        responses = list(self.document.get("components", {}).get("responses", {}).values())
+        for item in self.document["paths"].values():
+            for op in item.values():
+                if isinstance(op, dict):
+                    responses += op.get("responses", {}).values()
+        names: dict[str, str] = {}
+        for response in responses:
+            for name, node in (response.get("headers") or {}).items():
+                ref = node.get("$ref", "")
+                if ref.startswith("#/components/headers/"):
+                    names.setdefault(ref.rsplit("/", 1)[1], name)
+        return names
 
 
 def _bundled(node: Any, base: Path) -> Any:

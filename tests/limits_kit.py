@@ -1,5 +1,5 @@
-"""Small helpers shared by the limits, idempotency, abuse and workers tests: the control API
-calls they all make, and plan overrides in the config file's vocabulary."""
+"""Small helpers shared by the limits, idempotency, abuse and workers tests: the control calls
+they all make, and plan overrides in the config file's vocabulary."""
 
 from __future__ import annotations
 
@@ -12,6 +12,20 @@ import httpx
 from mockserver.core.config import MockConfig
 from mockserver.spec import Plan
 from mockserver.testing.process import RunningMock
+from tests.mock_kit import advance, mock_control
+
+__all__ = [
+    "PRO_USER",
+    "advance",
+    "code",
+    "dashboard_book",
+    "plans",
+    "remaining",
+    "set_usage",
+    "together",
+    "usage",
+    "user_books",
+]
 
 PRO_USER = "user_dev_pro"
 
@@ -23,37 +37,23 @@ def plans(**overrides: dict[str, Any]) -> dict[str, Plan]:
 
 
 async def usage(client: httpx.AsyncClient, mock: RunningMock, user: str = PRO_USER) -> dict:
-    reply = await client.get(f"/_mock/users/{user}/usage", headers=mock.admin_headers)
-    reply.raise_for_status()
-    return reply.json()["data"]
+    return await mock_control(client, mock).usage(user)
 
 
 async def set_usage(
     client: httpx.AsyncClient, mock: RunningMock, user: str = PRO_USER, **fields: int
 ) -> dict:
-    reply = await client.put(f"/_mock/users/{user}/usage", json=fields, headers=mock.admin_headers)
-    reply.raise_for_status()
-    return reply.json()["data"]
+    """``fields`` as the control API names them (``booksToday``, ``creditsUsed``)."""
+    return await mock_control(client, mock).call("PUT", f"users/{user}/usage", fields)
 
 
 async def user_books(client: httpx.AsyncClient, mock: RunningMock, user: str = PRO_USER) -> list:
-    reply = await client.get(f"/_mock/users/{user}", headers=mock.admin_headers)
-    reply.raise_for_status()
-    return reply.json()["data"]["books"]
+    return (await mock_control(client, mock).user(user))["books"]
 
 
 async def dashboard_book(client: httpx.AsyncClient, mock: RunningMock, user: str = PRO_USER) -> str:
     """A book to read, made through the control API (no request counted against the limit)."""
-    reply = await client.post(f"/_mock/users/{user}/books", json={}, headers=mock.admin_headers)
-    reply.raise_for_status()
-    return reply.json()["data"]["id"]
-
-
-async def advance(client: httpx.AsyncClient, mock: RunningMock, seconds: float) -> None:
-    reply = await client.post(
-        "/_mock/clock/advance", json={"seconds": seconds}, headers=mock.admin_headers
-    )
-    reply.raise_for_status()
+    return (await mock_control(client, mock).add_dashboard_book(user))["id"]
 
 
 async def together(count: int, send: Callable[[], Awaitable[httpx.Response]]) -> list:

@@ -1,5 +1,6 @@
-"""Plain helpers shared by the mock's own tests: envelope assertions, control calls and a raw
-HTTP/1.1 exchange for requests no HTTP client library would send."""
+"""Plain helpers shared by the mock's own tests: envelope assertions, control calls (through
+``mockserver.testing.sdk_kit``, over the test's own httpx client) and a raw HTTP/1.1 exchange
+for requests no HTTP client library would send."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import contextlib
 import json
 import socket
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -15,6 +17,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from mockserver.testing.process import RunningMock
+from mockserver.testing.sdk_kit import AsyncMockControl
 
 SOME_UUID = "660e8400-e29b-41d4-a716-446655440001"
 
@@ -51,6 +54,18 @@ async def read_book(
     return data_of(await client.get(f"/v1/stories/{book_id}", headers=headers))
 
 
+def mock_control(client: httpx.AsyncClient, mock: RunningMock) -> AsyncMockControl:
+    """The control client of ``mock``, its calls carried by the test's ``client``."""
+
+    async def transport(
+        method: str, path: str, headers: Mapping[str, str], body: bytes | None
+    ) -> tuple[int, bytes]:
+        response = await client.request(method, path, headers=headers, content=body)
+        return response.status_code, response.content
+
+    return AsyncMockControl(mock.url, transport, keys=mock.keys, admin_token=mock.admin_token)
+
+
 async def control(
     client: httpx.AsyncClient,
     mock: RunningMock,
@@ -59,16 +74,15 @@ async def control(
     body: Any = None,
     status: int | None = None,
 ) -> Any:
-    """Call ``/_mock/<path>`` with the admin token; return ``data`` (status 200/201 unless
-    given)."""
-    response = await client.request(method, f"/_mock/{path}", json=body, headers=mock.admin_headers)
-    if status is None:
-        status = 201 if response.status_code == 201 else 200
-    return data_of(response, status)
+    """Call ``/_mock/<path>``; return ``data``, asserting ``status`` when given."""
+    reply = await mock_control(client, mock).send(method, path, body)
+    if status is not None:
+        assert reply.status == status, reply
+    return reply.data
 
 
 async def advance(client: httpx.AsyncClient, mock: RunningMock, seconds: float) -> None:
-    await control(client, mock, "POST", "clock/advance", {"seconds": seconds})
+    await mock_control(client, mock).advance_clock(seconds)
 
 
 @dataclass

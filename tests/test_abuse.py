@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.limits_kit import advance, code, plans
+from tests.mock_kit import mock_control
 
 pytestmark = pytest.mark.mock_config(clock="manual")
 
@@ -14,14 +15,11 @@ BAD_KEY = {"x-api-key": "cbk_live_this_key_was_never_issued_0000"}
 
 
 async def _key_id(client, mock, user: str = "user_dev_pro") -> str:
-    view = await client.get(f"/_mock/users/{user}", headers=mock.admin_headers)
-    return view.json()["data"]["keys"][0]["keyId"]
+    return (await mock_control(client, mock).user(user))["keys"][0]["keyId"]
 
 
 async def _key_action(client, mock, action: str) -> None:
-    key_id = await _key_id(client, mock)
-    reply = await client.post(f"/_mock/keys/{key_id}/{action}", headers=mock.admin_headers)
-    reply.raise_for_status()
+    await mock_control(client, mock).key_action(await _key_id(client, mock), action)
 
 
 async def _fail_auth(client, count: int) -> None:

@@ -14,7 +14,7 @@ import pytest
 
 from mockserver.core.config import REALISTIC_PAGE_SECONDS
 from mockserver.testing.process import MockProcess
-from tests.mock_kit import advance, create_book, data_of, error_of, read_book
+from tests.mock_kit import advance, create_book, error_of, mock_control, read_book
 
 PAGE_SECONDS = 10
 pytestmark = pytest.mark.mock_config(clock="manual", page_seconds=PAGE_SECONDS)
@@ -125,8 +125,8 @@ async def test_timestamps_are_utc_iso8601_in_order(client, mock, pro_headers, cr
         _utc(story[k]) for k in ("createdAt", "updatedAt", "completedAt")
     )
     assert created <= completed <= updated
-    clock = await client.get("/_mock/clock", headers=mock.admin_headers)
-    assert updated <= _utc(data_of(clock)["now"])
+    clock = await mock_control(client, mock).clock()
+    assert updated <= _utc(clock["now"])
 
 
 async def test_title_and_summary_are_derived_from_the_story_idea(
@@ -270,11 +270,8 @@ def _sync_status(running, client: httpx.Client, book_id: str) -> str:
     return response.json()["data"]["status"]
 
 
-def _sync_advance(running, client: httpx.Client, seconds: float) -> None:
-    response = client.post(
-        "/_mock/clock/advance", json={"seconds": seconds}, headers=running.admin_headers
-    )
-    assert response.status_code == 200
+def _sync_advance(running, seconds: float) -> None:
+    running.control().advance_clock(seconds)
 
 
 def test_realistic_mode_takes_13_seconds_per_page(create_body):
@@ -291,7 +288,7 @@ def test_realistic_mode_takes_13_seconds_per_page(create_body):
     ):
         book_id = _sync_create(running, client, create_body)
         for seconds in after:
-            _sync_advance(running, client, seconds)
+            _sync_advance(running, seconds)
             observed.append(_sync_status(running, client, book_id))
     assert REALISTIC_PAGE_SECONDS == 13
     assert observed == ["pending", "processing", "processing", "completed"]
@@ -300,5 +297,5 @@ def test_realistic_mode_takes_13_seconds_per_page(create_body):
 def test_default_mode_completes_a_book_within_seconds(create_body):
     with MockProcess() as running, httpx.Client(base_url=running.url) as client:
         book_id = _sync_create(running, client, create_body)
-        _sync_advance(running, client, 5)
+        _sync_advance(running, 5)
         assert _sync_status(running, client, book_id) == "completed"

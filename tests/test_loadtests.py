@@ -15,16 +15,17 @@ from typing import Any
 import pytest
 
 from loadtests.__main__ import main as run_load
-from loadtests.audit import (
+from loadtests.bench import Placement, paired_ratio
+from loadtests.keys import EXCLUSIVE, SHARED, KeyEntry, KeyPool, KeySet, parse_keys
+from loadtests.profiles import seconds, users_at
+from mockserver.http.ratelimit_audit import (
+    CHECK_CLAUSES,
     LIMITER_CODE,
     WINDOW,
     Answer,
     RateLimitAuditor,
     merge_summaries,
 )
-from loadtests.bench import Placement, paired_ratio
-from loadtests.keys import EXCLUSIVE, SHARED, KeyEntry, KeyPool, KeySet, parse_keys
-from loadtests.profiles import seconds, users_at
 from tests.conftest import own_redis_database
 
 LIMIT = 5
@@ -60,7 +61,8 @@ def limited(reset: int = 30, retry_after: int | None = None, remaining: int = 0)
 
 
 def checks(auditor: RateLimitAuditor) -> set[str]:
-    return set(auditor.violations)
+    """The checks that found something (the counts are keyed ``clause: check``)."""
+    return {name.partition(": ")[2] for name in auditor.violations}
 
 
 @pytest.fixture
@@ -198,6 +200,30 @@ def test_audit_flags_windows_off_one_grid_when_aligned(clock: Clock) -> None:
     assert checks(auditor) == {"rate-limit windows off the one-minute grid"}
 
 
+def test_audit_names_each_violation_by_its_contract_clause(auditor: RateLimitAuditor) -> None:
+    auditor.finish(auditor.begin("acct"), passed(4))
+    verdict = auditor.finish(auditor.begin("acct"), passed(2))
+    assert [(v.clause, v.name) for v in verdict.violations] == [
+        ("limits.decreasing", "limits.decreasing: x-ratelimit-remaining did not drop by one")
+    ]
+    assert set(auditor.violations) == {verdict.violations[0].name}
+
+
+def test_audit_with_shared_keys_skips_checks_that_need_every_request(clock: Clock) -> None:
+    auditor = RateLimitAuditor(fresh=True, shared=True, clock=clock)
+    auditor.finish(auditor.begin("acct"), passed(4))
+    auditor.finish(auditor.begin("acct"), passed(1))  # others spent two in between
+    auditor.finish(auditor.begin("acct"), passed(1))
+    auditor.close()
+    assert checks(auditor) == {"x-ratelimit-remaining repeated within one window"}
+
+
+def test_every_audit_check_names_a_clause() -> None:
+    from contracts.clauses import CLAUSES
+
+    assert set(CHECK_CLAUSES.values()) <= set(CLAUSES)
+
+
 def test_audit_summaries_of_processes_add_up() -> None:
     one = {"counts": {"counted": 2}, "violations": {"x": 1}, "byClass": {"U": {"counted": 2}}}
     two = {"counts": {"counted": 3, "rejected": 1}, "byClass": {"U": {"rejected": 1}}}
@@ -292,7 +318,10 @@ def test_load_run_writes_csv_and_html_reports(green_run) -> None:
 def test_load_run_fails_against_a_limiter_that_lets_extra_through(tmp_path: Path) -> None:
     code, verdict = load(tmp_path, "--mock-command", " ".join(MUTANT))
     assert code == 1
-    assert "x-ratelimit-remaining repeated within one window" in verdict["audit"]["violations"]
+    assert (
+        "limits.headers: x-ratelimit-remaining repeated within one window"
+        in verdict["audit"]["violations"]
+    )
 
 
 def test_load_run_with_locust_processes_merges_every_worker(tmp_path: Path) -> None:

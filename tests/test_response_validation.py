@@ -14,7 +14,7 @@ from mockserver.core.config import MockConfig
 from mockserver.core.errors import ApiError
 from mockserver.core.limits import RateLimit
 from mockserver.core.service import MockService
-from mockserver.http import gateway as gateway_module
+from mockserver.http import api as api_module
 from mockserver.http.messages import HttpReply
 from mockserver.testing.process import RunningMock, serve_in_process
 from tests.mock_kit import SOME_UUID, create_book, data_of, error_of
@@ -81,7 +81,7 @@ async def test_undocumented_status_is_a_violation(checked, monkeypatch):
     async def conflict(*args, **kwargs):
         raise ApiError("IDEMPOTENCY_CONFLICT", "not a getStory answer")
 
-    monkeypatch.setattr(MockService, "get_story", conflict)
+    monkeypatch.setattr(MockService, "own_book", conflict)
     response = await client.get(
         f"/v1/stories/{SOME_UUID}", headers={"x-api-key": running.keys["pro"]}
     )
@@ -92,7 +92,7 @@ async def test_undocumented_status_is_a_violation(checked, monkeypatch):
 async def test_non_json_reply_is_a_violation(checked, create_body, monkeypatch):
     running, client = checked
     monkeypatch.setattr(
-        gateway_module,
+        api_module,
         "json_reply",
         lambda exchange, status, data: HttpReply(status, {"content-type": "text/plain"}, b"hi"),
     )

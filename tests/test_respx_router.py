@@ -16,8 +16,8 @@ import httpx
 import pytest
 from respx.models import AllMockedAssertionError
 
-from mockserver.testing.respx_router import ChildrenBooksRouter, InProcessMock
-from mockserver.testing.sdk_kit import MockControlError, production_url
+from mockserver.testing.respx_router import ChildrenBooksRouter, InProcessMock, production_url
+from mockserver.testing.sdk_kit import MockControlError
 
 
 def test_router_answers_at_the_production_url_by_default(cbk_respx):

@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import NamedTuple
 
 from mockserver.core import keys
+from mockserver.core.dev import DEV_USERS
 from mockserver.core.errors import ApiError
 from mockserver.core.ids import new_token
 from mockserver.core.state.base import StateBackend
 from mockserver.spec import Plan
-
-#: The dev users seeded at start (name → plan), with fixed keys (``mockserver.core.keys.dev_key``).
-DEV_USERS = {"pro": "pro", "premium": "premium", "free": "free", "revoked": "pro", "other": "pro"}
-
-
-def dev_user_id(name: str) -> str:
-    return f"user_dev_{name}"
 
 
 def dev_keys() -> dict[str, str]:
@@ -49,7 +44,7 @@ class KeyRecord:
 
 
 @dataclass(frozen=True)
-class Account:
+class Subscriber:
     """A user and their plan: what quotas are computed from."""
 
     user: User
@@ -63,10 +58,18 @@ class Account:
 
 
 @dataclass(frozen=True)
-class Principal(Account):
-    """An account as authenticated by one of its keys, for one request."""
+class Principal(Subscriber):
+    """A subscriber as authenticated by one of its keys, for one request."""
 
     key: KeyRecord
+
+
+class Identity(NamedTuple):  # one per authenticated request: a tuple is cheapest
+    """A presented key that matched a live key record, before its plan is checked."""
+
+    digest: str
+    key: KeyRecord
+    user: User
 
 
 @dataclass(frozen=True)
@@ -126,12 +129,15 @@ class Accounts:
                     await self.set_key_flags(key_id, revoked=True)
         if monthly_credits is not None:
             changes["monthly_credits"] = monthly_credits
-        return User(**await self._db.merge(f"user:{user_id}", changes))
+        merged = await self._db.merge(f"user:{user_id}", changes)
+        if merged is None:  # removed meanwhile (a reset)
+            raise ApiError("NOT_FOUND", f"No user {user_id!r}.")
+        return User(**merged)
 
-    async def account(self, user_id: str) -> Account:
+    async def subscriber(self, user_id: str) -> Subscriber:
         """The user and their plan, outside any request (the control API's usage view)."""
         user = await self.get_user(user_id)
-        return Account(user=user, plan=self._plan(user.plan))
+        return Subscriber(user=user, plan=self._plan(user.plan))
 
     async def user_ids(self) -> list[str]:
         return await self._db.members("users")
@@ -174,7 +180,10 @@ class Accounts:
         record = await self.key_record(key_id)
         flags = {"revoked": revoked, "suspended": suspended}
         changes = {name: value for name, value in flags.items() if value is not None}
-        return KeyRecord(**await self._db.merge(f"key:{record.digest}", changes))
+        merged = await self._db.merge(f"key:{record.digest}", changes)
+        if merged is None:  # removed meanwhile (a reset)
+            raise ApiError("NOT_FOUND", f"No key {key_id!r}.")
+        return KeyRecord(**merged)
 
     async def rotate(self, key_id: str) -> IssuedKey:
         """A new key for the same user; the old one stops working on the very next request."""
@@ -184,9 +193,9 @@ class Accounts:
         return issued
 
     # --- authentication ------------------------------------------------------------------
-    async def authenticate(self, presented: str | None) -> Principal:
-        """No key → UNAUTHORIZED; malformed, unknown or revoked → INVALID_API_KEY;
-        Free plan → PLAN_REQUIRED; suspended → FORBIDDEN."""
+    async def identify(self, presented: str | None) -> Identity:
+        """The ``auth`` check: no key → UNAUTHORIZED; malformed, unknown or revoked →
+        INVALID_API_KEY."""
         if presented is None:
             raise ApiError(
                 "UNAUTHORIZED", "Missing API key: send x-api-key or Authorization: Bearer."
@@ -197,16 +206,20 @@ class Accounts:
         record = await self._db.load(f"key:{computed}", KeyRecord.from_record)
         if record is None or not keys.digests_equal(record.digest, computed) or record.revoked:
             raise ApiError("INVALID_API_KEY", "Invalid API key.")
-        user = await self.get_user(record.user_id)
-        known = self._principals.get(computed)
-        if known is not None and known.key is record and known.user is user:
+        return Identity(computed, record, await self.get_user(record.user_id))
+
+    def admit(self, identity: Identity) -> Principal:
+        """The ``plan`` check: Free plan → PLAN_REQUIRED; a suspended key → FORBIDDEN."""
+        known = self._principals.get(identity.digest)
+        if known is not None and known.key is identity.key and known.user is identity.user:
             return known  # the very records it was admitted with (memory backend: unchanged)
-        plan = self._plan(user.plan)
+        plan = self._plan(identity.user.plan)
         if not plan.api_access:
             raise ApiError("PLAN_REQUIRED", "The API requires a Pro or Premium plan.")
-        if record.suspended:
+        if identity.key.suspended:
             raise ApiError("FORBIDDEN", "This API key is suspended after abusive traffic.")
-        principal = self._principals[computed] = Principal(user=user, key=record, plan=plan)
+        principal = Principal(user=identity.user, key=identity.key, plan=plan)
+        self._principals[identity.digest] = principal
         return principal
 
     def _plan(self, name: str) -> Plan:

@@ -105,6 +105,13 @@ def _checked(when: float, current: float) -> float:
     return when
 
 
+#: Every clock mode.
+CLOCK_MODES = (ManualClock.mode, SystemClock.mode)
+#: What the test tools (respx router, pytest plugin) run unless told: time moves only when a
+#: test moves it.
+TEST_CLOCK = ManualClock.mode
+
+
 def make_clock(mode: str, backend: StateBackend, start: float | None = None) -> Clock:
     if mode == "manual":
         return ManualClock(backend, DEFAULT_MANUAL_START if start is None else start)

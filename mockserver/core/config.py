@@ -9,12 +9,10 @@ from typing import Any
 
 import yaml
 
+from mockserver.core.dev import DEFAULT_ADMIN_TOKEN
 from mockserver.core.state.base import DEFAULT_REDIS_PREFIX
 from mockserver.spec import Plan, load_spec
 
-DEFAULT_ADMIN_TOKEN = "cbk_mock_admin_dev"
-#: The header that carries the admin token of the control API.
-ADMIN_HEADER = "X-Mock-Admin-Token"
 #: Exchanges the request journal keeps (``--journal-size``); 0 turns it off.
 DEFAULT_JOURNAL_SIZE = 1000
 MAX_JOURNAL_SIZE = 100_000

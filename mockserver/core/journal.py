@@ -22,7 +22,7 @@ import orjson
 
 from mockserver.core import keys
 from mockserver.core.clock import Clock, isoformat
-from mockserver.core.config import ADMIN_HEADER
+from mockserver.core.dev import ADMIN_HEADER
 from mockserver.core.errors import BackendUnavailable
 from mockserver.core.state.base import StateBackend
 from mockserver.spec import load_spec
@@ -327,11 +327,14 @@ def _check(operation: str | None, error: Mapping[str, Any]) -> str | None:
         return "scenario"
     if code == "RATE_LIMIT_EXCEEDED" and meta.get("scope") == "address":
         return "authFailureLimit"
-    if (operation, code) in _CHECK_BY_OPERATION:
-        return _CHECK_BY_OPERATION[operation, code]
+    if not isinstance(code, str):
+        return None
+    by_operation = _CHECK_BY_OPERATION.get((operation or "", code))
+    if by_operation is not None:
+        return by_operation
     if code == "NOT_FOUND":
         return "routing"
-    return _CHECK_BY_CODE.get(code, "request") if code else None
+    return _CHECK_BY_CODE.get(code, "request")
 
 
 def _rate_limit(headers: Mapping[str, str]) -> dict[str, int] | None:

@@ -9,9 +9,9 @@ import secrets
 
 from mockserver.spec import load_spec
 
-KEY_PREFIX = "cbk_live_"
+KEY_PREFIX = load_spec().api_key_prefix
 _KEY_SHAPE = re.compile(load_spec().api_key_pattern)
-_ANY_KEY_SHAPE = KEY_PREFIX + "[A-Za-z0-9_-]+"
+_ANY_KEY_SHAPE = re.escape(KEY_PREFIX) + r"[A-Za-z0-9_-]+"
 _ANY_KEY = re.compile(_ANY_KEY_SHAPE)
 _ANY_KEY_BYTES = re.compile(_ANY_KEY_SHAPE.encode())
 _MASKED_PREFIX = f"{KEY_PREFIX}…".encode()

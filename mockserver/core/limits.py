@@ -9,14 +9,20 @@ worker processes.
 from __future__ import annotations
 
 import math
-from typing import Any, NamedTuple
+from collections.abc import Awaitable, Callable
+from typing import NamedTuple, TypeVar
 
-from mockserver.core.accounts import Account, Principal
+from mockserver.core.accounts import Principal, Subscriber
 from mockserver.core.clock import seconds_to_next_day, seconds_to_next_month, utc_day, utc_month
 from mockserver.core.errors import ApiError, BackendUnavailable
 from mockserver.core.outage import OutageMonitor
 from mockserver.core.state.base import Quota, StateBackend
 from mockserver.core.state.memory import MemoryBackend
+from mockserver.spec import load_spec
+
+T = TypeVar("T")
+_HEADERS = load_spec().rate_limit_headers
+_RETRY_AFTER = load_spec().retry_after_header
 
 
 class RateLimit(NamedTuple):  # a tuple: built on every request, cheaper than a dataclass
@@ -26,14 +32,14 @@ class RateLimit(NamedTuple):  # a tuple: built on every request, cheaper than a 
 
     def headers(self) -> dict[str, str]:
         return {
-            "x-ratelimit-limit": str(self.limit),
-            "x-ratelimit-remaining": str(self.remaining),
-            "x-ratelimit-reset": str(self.reset),
+            _HEADERS.limit: str(self.limit),
+            _HEADERS.remaining: str(self.remaining),
+            _HEADERS.reset: str(self.reset),
         }
 
 
 def _retry_after(seconds: float) -> dict[str, str]:
-    return {"retry-after": str(max(1, math.ceil(seconds)))}
+    return {_RETRY_AFTER: str(max(1, math.ceil(seconds)))}
 
 
 class WindowCounter:
@@ -63,27 +69,29 @@ class WindowCounter:
         """Drop the counts made in process memory during an outage (``/_mock/reset``)."""
         self._fallback = MemoryBackend()
 
-    async def _count(self, operation: str, *args: object) -> Any:
-        """The ``StateBackend`` method ``operation`` on the shared store, or on the
-        process-memory fallback while the store is down."""
+    async def _count(self, count: Callable[[StateBackend], Awaitable[T]]) -> T:
+        """``count`` on the shared store, or on the process-memory fallback while the store is
+        down."""
         if self._outage.available():
             try:
-                result = await getattr(self._store, operation)(*args)
+                result = await count(self._store)
             except BackendUnavailable as exc:
                 self._outage.failed("rate limits", exc)
             else:
                 self._outage.succeeded()
                 return result
-        return await getattr(self._fallback, operation)(*args)
+        return await count(self._fallback)
 
     async def hit(self, key: str) -> int:
-        return await self._count("hit", key, self._expiry)
+        return await self._count(lambda store: store.hit(key, self._expiry))
 
     async def hit_unless(self, key: str, gate: Gate) -> int | None:
-        return await self._count("hit_unless", key, self._expiry, gate.key, gate.limit)
+        return await self._count(
+            lambda store: store.hit_unless(key, self._expiry, gate.key, gate.limit)
+        )
 
     async def read(self, key: str) -> int:
-        return await self._count("read_counter", key)
+        return await self._count(lambda store: store.read_counter(key))
 
 
 class Gate(NamedTuple):
@@ -111,9 +119,10 @@ class RateLimiter:
         if unless is None:
             count = await self._counter.hit(key)
         else:
-            count = await self._counter.hit_unless(key, unless)
-            if count is None:
+            counted = await self._counter.hit_unless(key, unless)
+            if counted is None:
                 return None
+            count = counted
         state = RateLimit(limit=limit, remaining=max(0, limit - count), reset=reset)
         if count > limit:
             raise ApiError(
@@ -124,11 +133,11 @@ class RateLimiter:
             )
         return state
 
-    async def current(self, account: Account, now: float) -> RateLimit:
-        """This window's budget of ``account``, counting nothing (the control API's usage)."""
+    async def current(self, subscriber: Subscriber, now: float) -> RateLimit:
+        """This window's budget of ``subscriber``, counting nothing (the control API's usage)."""
         index, reset = self._counter.position(now)
-        limit = account.plan.requests_per_minute
-        count = await self._counter.read(self._key(account.user.id, index))
+        limit = subscriber.plan.requests_per_minute
+        count = await self._counter.read(self._key(subscriber.user.id, index))
         return RateLimit(limit=limit, remaining=max(0, limit - count), reset=reset)
 
     @staticmethod
@@ -183,6 +192,45 @@ class AuthFailureGuard:
         )
 
 
+class RequestLimits:
+    """What limits every request to the public API, in the order the checks meet them: the
+    failed-attempt guard of the client's address around ``auth`` and ``plan``, then the
+    per-minute limit of the key's user (``perMinuteLimit``), which suspends a key that keeps
+    hitting it when so configured."""
+
+    def __init__(
+        self,
+        rate_limiter: RateLimiter,
+        auth_guard: AuthFailureGuard,
+        suspend: Callable[[Principal], Awaitable[object]],
+    ) -> None:
+        self.rate_limiter = rate_limiter
+        self.auth_guard = auth_guard
+        self._suspend = suspend
+
+    async def refused(self, error: ApiError, address: str, now: float) -> ApiError:
+        """The error to answer a refused key with. A 401 is a failed attempt: counted, and 429
+        past the address' limit. Any other refusal is 429 while the address is blocked, so
+        the block is no oracle for which key is valid."""
+        if error.status == 401:
+            return await self.auth_guard.failed(address, now, error)
+        await self.auth_guard.check(address, now)
+        return error
+
+    async def per_minute(self, principal: Principal, address: str, now: float) -> RateLimit:
+        """Count the request: 429 past the plan's limit, or while the address is blocked."""
+        gate = self.auth_guard.gate(address, now)
+        try:
+            rate = await self.rate_limiter.hit(principal, now, unless=gate)
+        except ApiError:
+            if await self.rate_limiter.count_rejection(principal, now):
+                await self._suspend(principal)
+            raise
+        if rate is None:
+            raise self.auth_guard.blocked(now)
+        return rate
+
+
 class Reservation(NamedTuple):
     day_key: str
     month_key: str
@@ -200,7 +248,7 @@ class Quotas:
     def _keys(user_id: str, now: float) -> tuple[str, str]:
         return f"books-day:{user_id}:{utc_day(now)}", f"credits:{user_id}:{utc_month(now)}"
 
-    async def reserve(self, account: Account, page_count: int, now: float) -> Reservation:
+    async def reserve(self, account: Subscriber, page_count: int, now: float) -> Reservation:
         await self.settle(account.user.id, now)
         day_key, month_key = self._keys(account.user.id, now)
         credits = page_count * self.credits_per_page
@@ -247,7 +295,7 @@ class Quotas:
         for item in await self._db.pop_due(f"refunds:{user_id}", now):
             await self._db.release(item["key"], int(item["amount"]))
 
-    async def usage(self, account: Account, now: float) -> dict[str, int]:
+    async def usage(self, account: Subscriber, now: float) -> dict[str, int]:
         await self.settle(account.user.id, now)
         day_key, month_key = self._keys(account.user.id, now)
         credits_used = await self._db.read_counter(month_key)

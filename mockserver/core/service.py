@@ -1,4 +1,5 @@
-"""The mock's use cases, framework-free: authorize, create and read stories, serve assets.
+"""The mock's use cases, framework-free: the checks of the public API (put in order by
+``mockserver.http.api``), dashboard books, assets, reset.
 
 State is split the way the real API splits it: ``db`` holds users, keys, books, usage, the
 clock and queued scenarios; ``cache`` (the API-side Redis of the page) holds rate-limit
@@ -7,37 +8,32 @@ counters and idempotency records. Both are ``StateBackend``s — in memory, or R
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from mockserver.core import images, keys
-from mockserver.core.accounts import DEV_USERS, Accounts, Principal, dev_user_id
+from mockserver.core.accounts import Accounts, Identity, Principal
 from mockserver.core.books import Book, JobScenario
 from mockserver.core.clock import Clock, make_clock
 from mockserver.core.config import MockConfig
+from mockserver.core.dev import DEV_USERS, dev_user_id
 from mockserver.core.errors import ApiError
-from mockserver.core.idempotency import IdempotencyStore, Replay
+from mockserver.core.idempotency import IdempotencyStore
 from mockserver.core.ids import new_uuid
 from mockserver.core.journal import Journal
-from mockserver.core.limits import AuthFailureGuard, Quotas, RateLimit, RateLimiter, WindowCounter
+from mockserver.core.limits import (
+    AuthFailureGuard,
+    Quotas,
+    RateLimiter,
+    RequestLimits,
+    Reservation,
+    WindowCounter,
+)
 from mockserver.core.outage import OutageMonitor
 from mockserver.core.scenarios import ScenarioQueue
 from mockserver.core.state.base import StateBackend
-from mockserver.core.validation import fingerprint, validate_book_id, validate_create_body
 from mockserver.spec import load_spec
 
 SEEDED_KEY = "seeded"
-
-
-@dataclass(frozen=True)
-class Accepted:
-    book_id: str
-    task_id: str
-    status: str
-    replayed: bool
-
-    def data(self) -> dict[str, str]:
-        return {"taskId": self.task_id, "bookId": self.book_id, "status": self.status}
 
 
 class MockService:
@@ -52,10 +48,13 @@ class MockService:
         self.clock: Clock = make_clock(config.clock, db, config.clock_start)
         self.accounts = Accounts(db, config.plans)
         self.windows = WindowCounter(self.cache, spec.rate_limit_window, self.outage)
-        self.rate_limiter = RateLimiter(
-            self.windows, suspend_after_rejected=config.suspend_after_rejected
+        self.limits = RequestLimits(
+            RateLimiter(self.windows, suspend_after_rejected=config.suspend_after_rejected),
+            AuthFailureGuard(self.windows, config.auth_failures_per_minute),
+            suspend=lambda principal: self.accounts.set_key_flags(
+                principal.key.key_id, suspended=True
+            ),
         )
-        self.auth_guard = AuthFailureGuard(self.windows, config.auth_failures_per_minute)
         self.quotas = Quotas(db, spec.credits_per_page)
         self.idempotency = IdempotencyStore(self.cache, spec.idempotency_ttl, self.outage)
         self.scenarios = ScenarioQueue(db)
@@ -93,67 +92,32 @@ class MockService:
     async def now(self) -> float:
         return await self.clock.now()
 
-    # --- the public API ------------------------------------------------------------------
-    async def authorize(
-        self, presented_key: str | None, address: str, now: float
-    ) -> tuple[Principal, RateLimit]:
-        """auth → plan → per-minute limit. An address past its failed-attempt limit gets 429
-        for any key it sends, so the block is no oracle for which key is valid."""
+    # --- the public API's checks (composed in order by ``mockserver.http.api``) -----------
+    async def identify(self, presented_key: str | None, address: str, now: float) -> Identity:
+        """``auth``; a refusal counts against the client's address (``RequestLimits``)."""
         try:
-            principal = await self.accounts.authenticate(presented_key)
+            return await self.accounts.identify(presented_key)
         except ApiError as error:
-            if error.status == 401:
-                raise await self.auth_guard.failed(address, now, error) from None
-            await self.auth_guard.check(address, now)
-            raise
-        gate = self.auth_guard.gate(address, now)
-        try:
-            rate = await self.rate_limiter.hit(principal, now, unless=gate)
-        except ApiError:
-            if await self.rate_limiter.count_rejection(principal, now):
-                await self.accounts.set_key_flags(principal.key.key_id, suspended=True)
-            raise
-        if rate is None:
-            raise self.auth_guard.blocked(now)
-        return principal, rate
+            raise await self.limits.refused(error, address, now) from None
 
-    async def create_story(
+    async def admit(self, identity: Identity, address: str, now: float) -> Principal:
+        """``plan``; while the address is blocked, its refusal is the block's 429."""
+        try:
+            return self.accounts.admit(identity)
+        except ApiError as error:
+            raise await self.limits.refused(error, address, now) from None
+
+    async def accept(
         self,
         principal: Principal,
-        body: Any,
-        idempotency_key: str | None,
+        payload: dict[str, Any],
         job: JobScenario | None,
+        reservation: Reservation,
         now: float,
-    ) -> Accepted:
-        """body validation → idempotency → daily cap → monthly credits → accept."""
-        payload = validate_create_body(body, idempotency_key)
-        claim = None
-        if idempotency_key is not None:
-            outcome = await self.idempotency.begin(
-                principal.user.id, idempotency_key, fingerprint(payload), now
-            )
-            if isinstance(outcome, Replay):
-                return Accepted(outcome.book_id, outcome.task_id, outcome.status, replayed=True)
-            claim = outcome
-        try:
-            book = await self._accept(principal, payload, job, now)
-        except BaseException:
-            if claim is not None:
-                await self.idempotency.abandon(claim)
-            raise
-        accepted = Accepted(book.id, book.task_id or "", "pending", replayed=False)
-        if claim is not None:
-            await self.idempotency.complete(
-                claim, Replay(accepted.book_id, accepted.task_id, accepted.status), now
-            )
-        return accepted
-
-    async def _accept(
-        self, principal: Principal, payload: dict[str, Any], job: JobScenario | None, now: float
     ) -> Book:
-        """daily cap → monthly credits → store the book; credits are charged exactly when a book
-        is stored (and given back later if its job is forced to fail)."""
-        reservation = await self.quotas.reserve(principal, payload["pageCount"], now)
+        """``accept``: store the book its quotas were reserved for. Credits are charged
+        exactly when a book is stored: the reservation is cancelled if it cannot be, and given
+        back later if its job is forced to fail."""
         try:
             book = Book(
                 id=new_uuid(),
@@ -178,10 +142,9 @@ class MockService:
             await self.quotas.schedule_refund(book.user_id, reservation, book.failure_time)
         return book
 
-    async def get_story(self, principal: Principal, book_id: str) -> Book:
-        """id validation → ownership; another user's book is the same 404 as an unknown id.
-        (The caller renders it: ``Book.render``.)"""
-        book = await self.load_book(validate_book_id(book_id))
+    async def own_book(self, principal: Principal, book_id: str) -> Book:
+        """``ownership``: another user's book is the same 404 as an unknown id."""
+        book = await self.load_book(book_id)
         if book is None or book.user_id != principal.user.id:
             raise ApiError("NOT_FOUND", "Story not found.")
         return book
@@ -208,8 +171,11 @@ class MockService:
         story_idea: str,
         page_count: int,
         with_task: bool,
-        fields: dict[str, str | None],
         now: float,
+        age_range: str | None = None,
+        style: str | None = None,
+        tone: str | None = None,
+        language: str | None = None,
     ) -> Book:
         """A book made on the dashboard (``source: web``): complete, sharing the credits."""
         await self.accounts.get_user(user_id)
@@ -223,7 +189,10 @@ class MockService:
             created_at=now,
             page_seconds=0.0,
             title=title,
-            **fields,
+            age_range=age_range,
+            style=style,
+            tone=tone,
+            language=language,
         )
         await self._save(book)
         await self.quotas.charge_unconditionally(user_id, page_count, now)
@@ -243,10 +212,10 @@ class MockService:
         """The user's limits as of now: this minute's requests, today's books, this month's
         credits."""
         now = await self.now()
-        account = await self.accounts.account(user_id)
-        window = await self.rate_limiter.current(account, now)
+        subscriber = await self.accounts.subscriber(user_id)
+        window = await self.limits.rate_limiter.current(subscriber, now)
         return {
-            **await self.quotas.usage(account, now),
+            **await self.quotas.usage(subscriber, now),
             "requestsPerMinute": window.limit,
             "requestsRemaining": window.remaining,
             "windowResetSeconds": window.reset,

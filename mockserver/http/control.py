@@ -13,10 +13,9 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from mockserver.core import keys
-from mockserver.core.accounts import DEV_USERS, dev_user_id
 from mockserver.core.books import JobScenario
 from mockserver.core.clock import isoformat, parse_iso
-from mockserver.core.config import ADMIN_HEADER
+from mockserver.core.dev import ADMIN_HEADER, DEV_USERS, dev_user_id
 from mockserver.core.errors import ApiError
 from mockserver.core.journal import DEFAULT_LIMIT, JournalQuery
 from mockserver.core.service import MockService
@@ -255,7 +254,7 @@ class ControlApi:
             story_idea=body.get("storyIdea", "A book made on the dashboard."),
             page_count=body.get("pageCount", 5),
             with_task=body.get("withTask", True),
-            fields={k: body.get(v) for k, v in _BOOK_FIELDS.items()},
+            **{k: body.get(v) for k, v in _BOOK_FIELDS.items()},
             now=now,
         )
         return 201, book.render(now, exchange.request.base_url)

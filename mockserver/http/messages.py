@@ -16,11 +16,11 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from mockserver.core.accounts import Principal
 from mockserver.core.codec import dumps
 from mockserver.core.errors import ApiError
-from mockserver.core.limits import RateLimit
 from mockserver.core.validation import parse_json
 from mockserver.spec import load_spec
 
 JSON_TYPE = "application/json; charset=utf-8"
+REQUEST_ID_HEADER = load_spec().rules["requestId"]["header"]
 _MAX_BODY_BYTES = load_spec().max_body_bytes
 
 
@@ -94,11 +94,19 @@ class Exchange:
     request: HttpRequest
     headers: Headers
     request_id: str
-    rate: RateLimit | None = None
     delay_ms: int = 0
     #: Who the key belongs to, once authorized; and the mock's clock then.
     principal: Principal | None = None
     arrived_at: float | None = None
+
+
+def media_type(value: str) -> tuple[str, dict[str, str]]:
+    kind, *params = value.split(";")
+    parsed = {}
+    for param in params:
+        name, _, val = param.partition("=")
+        parsed[name.strip().lower()] = val.strip().strip('"').lower()
+    return kind.strip().lower(), parsed
 
 
 class EncodedJson(bytes):
@@ -119,6 +127,6 @@ def error_envelope(request_id: str, error: ApiError) -> bytes:
 def json_reply(exchange: Exchange, status: int, data: Any) -> HttpReply:
     return HttpReply(
         status,
-        {"content-type": JSON_TYPE, "X-Request-Id": exchange.request_id},
+        {"content-type": JSON_TYPE, REQUEST_ID_HEADER: exchange.request_id},
         envelope(exchange.request_id, data),
     )

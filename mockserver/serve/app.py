@@ -24,7 +24,7 @@ from mockserver.core.errors import ApiError
 from mockserver.core.service import MockService
 from mockserver.http.control import ControlApi
 from mockserver.http.gateway import Gateway, error_for_status
-from mockserver.http.messages import HttpReply, HttpRequest
+from mockserver.http.messages import REQUEST_ID_HEADER, HttpReply, HttpRequest
 from mockserver.spec import load_spec
 
 log = logging.getLogger("mockserver.http")
@@ -72,7 +72,8 @@ async def _read_body(request: web.BaseRequest, limit: int) -> tuple[bytes, bool,
     is left unread (``drained`` False): the connection must then be closed."""
     if request.content_length is not None and request.content_length > _DRAIN_BYTES:
         return b"", True, False
-    chunks, size = [], 0
+    chunks: list[bytes] = []
+    size = 0
     while True:
         chunk = await request.content.readany()
         if not chunk:
@@ -108,8 +109,8 @@ async def _dispatch(request: web.BaseRequest, gateway: Gateway, base_url: str) -
             message.body, message.oversized, drained = await _read_body(request, _MAX_BODY_BYTES)
         except Exception as exc:  # broken chunking or content-encoding, a dropped connection
             log.info("unreadable request body: %s", _loggable(str(exc)))
-            error = ApiError("BAD_REQUEST", "The request body could not be read.")
-            return _closing(_response(gateway.reject(message, error)))
+            unreadable = ApiError("BAD_REQUEST", "The request body could not be read.")
+            return _closing(_response(gateway.reject(message, unreadable)))
     response = _response(await gateway.handle(message))
     return response if drained else _closing(response)
 
@@ -146,7 +147,7 @@ class AccessLogger(AbstractAccessLogger):
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
         line = (
             f"{request.method} {request.path_qs} {response.status} {time * 1000:.1f}ms "
-            f"{response.headers.get('X-Request-Id', '-')}"
+            f"{response.headers.get(REQUEST_ID_HEADER, '-')}"
         )
         self.logger.info("%s", keys.mask(line))
 

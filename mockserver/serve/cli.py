@@ -1,4 +1,5 @@
-"""``cbk-mock`` — run the ChildrenBooks mock server."""
+"""``cbk-mock`` — run the ChildrenBooks mock server: options, TLS, worker processes, the
+banner scripts read the URL and keys from."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
+import errno
 import json
 import logging
 import multiprocessing
@@ -18,7 +20,6 @@ import tempfile
 import threading
 import time
 import urllib.parse
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -26,49 +27,111 @@ import yaml
 
 from mockserver.core import keys
 from mockserver.core.accounts import dev_keys
-from mockserver.core.config import MAX_JOURNAL_SIZE, REALISTIC_PAGE_SECONDS, MockConfig
+from mockserver.core.clock import CLOCK_MODES
+from mockserver.core.config import (
+    DEFAULT_JOURNAL_SIZE,
+    DEFAULT_PAGE_SECONDS,
+    MAX_JOURNAL_SIZE,
+    REALISTIC_PAGE_SECONDS,
+    MockConfig,
+)
+from mockserver.core.dev import ADMIN_HEADER, DEFAULT_ADMIN_TOKEN
 from mockserver.core.runtime import build_service
-from mockserver.http.control import ADMIN_HEADER
+from mockserver.proxy import cli as proxy_cli
 from mockserver.serve import app as aiohttp_app
 from mockserver.serve import tls
+from mockserver.serve.help import HelpFormatter
+from mockserver.testing.sdk_kit import LiveMock, MockControlError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="cbk-mock", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="cbk-mock",
+        description="Run the ChildrenBooks Developer API v1 mock server.",
+        formatter_class=HelpFormatter,
+    )
     sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="serve the mock API")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8080, help="0 picks a free port")
-    serve.add_argument("--config", type=Path, help="YAML: plans, limits, timings (see README)")
-    serve.add_argument("--keys-file", type=Path, help="write the dev keys here as JSON")
-    serve.add_argument("--page-seconds", type=float, help="generation time per page")
+    serve = sub.add_parser(
+        "serve",
+        help="serve the mock API",
+        description="Serve the mock API.",
+        formatter_class=HelpFormatter,
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument(
+        "--port", type=int, default=8080, help="port to listen on; 0 picks a free one"
+    )
+    serve.add_argument(
+        "--config", type=Path, help="YAML file of plans, limits and timings (see docs/mock.md)"
+    )
+    serve.add_argument("--keys-file", type=Path, help="write the dev users' keys here as JSON")
+    serve.add_argument(
+        "--page-seconds",
+        type=float,
+        help=f"generation time per page (default: {DEFAULT_PAGE_SECONDS:g}, or the config's)",
+    )
     serve.add_argument(
         "--realistic",
         action="store_true",
         help=f"{REALISTIC_PAGE_SECONDS:g} s per page, as the reference page's example",
     )
-    serve.add_argument("--clock", choices=["system", "manual"])
-    serve.add_argument("--admin-token")
-    serve.add_argument("--redis-url", help="idempotency and rate limits in this Redis")
     serve.add_argument(
-        "--workers", type=int, default=1, help="processes on one port (needs --redis-url)"
+        "--clock",
+        choices=CLOCK_MODES,
+        help="system: wall time; manual: moves only when the control API moves it"
+        " (default: system, or the config's)",
     )
-    serve.add_argument("--tls", action="store_true", help="HTTPS with a generated certificate")
-    serve.add_argument("--tls-dir", type=Path, help="where --tls writes its CA file")
-    serve.add_argument("--cert", help="certificate file (PEM) for HTTPS")
-    serve.add_argument("--key", help="private key file (PEM) for HTTPS")
     serve.add_argument(
-        "--validate-responses", action="store_true", help="check every response against the spec"
+        "--admin-token",
+        help=f"token of the control API, sent as {ADMIN_HEADER}"
+        f" (default: {DEFAULT_ADMIN_TOKEN}, or the config's)",
+    )
+    serve.add_argument(
+        "--redis-url",
+        help="keep idempotency records and rate-limit counters in this Redis (default: memory)",
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes sharing the port; more than 1 needs --redis-url",
+    )
+    serve.add_argument(
+        "--tls", action="store_true", help="HTTPS with a generated certificate (CA file printed)"
+    )
+    serve.add_argument(
+        "--tls-dir",
+        type=Path,
+        help="where --tls writes its CA file (default: a temporary directory, removed at exit)",
+    )
+    serve.add_argument("--cert", type=Path, help="certificate file (PEM) for HTTPS, with --key")
+    serve.add_argument("--key", type=Path, help="private key file (PEM) of --cert")
+    serve.add_argument(
+        "--validate-responses",
+        action="store_true",
+        help="check every response against openapi.yaml; a violation answers 500",
     )
     journal = serve.add_argument_group("request journal (GET /_mock/requests, the console)")
     journal.add_argument(
-        "--journal-size", type=int, help="exchanges kept, newest first (default 1000; 0: off)"
+        "--journal-size",
+        type=int,
+        help=f"exchanges kept, newest first; 0 turns the journal off"
+        f" (default: {DEFAULT_JOURNAL_SIZE}, or the config's)",
     )
     journal.add_argument(
-        "--journal-control", action="store_true", help="journal the control API's calls too"
+        "--journal-control",
+        action="store_true",
+        help="journal the control API's calls too (default: the public API's only)",
     )
-    serve.add_argument("--no-access-log", action="store_true")
-    serve.add_argument("--log-level", default="INFO")
+    serve.add_argument("--no-access-log", action="store_true", help="log no line per request")
+    serve.add_argument(
+        "--log-level",
+        default="INFO",
+        type=str.upper,
+        choices=("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"),
+        help="least severe log messages shown",
+    )
+    proxy_cli.add_commands(sub)
     return parser
 
 
@@ -113,7 +176,7 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
     if args.journal_control:
         overrides["journal_control"] = True
     config = dataclasses.replace(config, **overrides)
-    if config.clock not in ("system", "manual"):
+    if config.clock not in CLOCK_MODES:
         raise SystemExit(f"cbk-mock: clock must be system or manual, not {config.clock!r}")
     if config.page_seconds < 0:
         raise SystemExit("cbk-mock: page seconds must not be negative")
@@ -146,44 +209,70 @@ def _banner(url: str, config: MockConfig, workers: int, ca_file: Path | None) ->
     return "\n".join(lines)
 
 
-def _ssl_context(args: argparse.Namespace):
+def _ssl_context(
+    args: argparse.Namespace, stack: contextlib.ExitStack
+) -> tuple[ssl.SSLContext | None, Path | None]:
+    """The server's TLS context, if any, and the CA file clients should trust. A generated
+    certificate's directory, unless given, is temporary: ``stack`` removes it at exit."""
     if args.cert or args.key:
         if not (args.cert and args.key):
-            raise SystemExit("--cert and --key go together")
-        return tls.file_context(args.cert, args.key), None
+            raise SystemExit("cbk-mock: --cert and --key go together")
+        for option, path in (("--cert", args.cert), ("--key", args.key)):
+            if not path.is_file():
+                raise SystemExit(f"cbk-mock: {option} {path}: no such file")
+        try:
+            return tls.file_context(str(args.cert), str(args.key)), None
+        except (OSError, ssl.SSLError) as exc:
+            raise SystemExit(f"cbk-mock: --cert {args.cert} --key {args.key}: {exc}") from None
     if args.tls:
-        directory = args.tls_dir or Path(tempfile.mkdtemp(prefix="cbk-mock-tls-"))
+        directory = args.tls_dir
+        if directory is None:
+            temporary = tempfile.TemporaryDirectory(prefix="cbk-mock-tls-")
+            directory = Path(stack.enter_context(temporary))
         return tls.generated_context(directory, ("127.0.0.1", "localhost", "::1"))
     return None, None
 
 
+def _cannot_listen(host: str, port: int, exc: OSError) -> SystemExit:
+    """One line naming the address and the option that chose it, instead of a traceback."""
+    if exc.errno == errno.EADDRINUSE:
+        return SystemExit(
+            f"cbk-mock: port {port} on {host} is already in use:"
+            " choose another with --port (0 picks a free one)"
+        )
+    return SystemExit(f"cbk-mock: cannot listen on {host} port {port} (--host, --port): {exc}")
+
+
 async def _serve(config: MockConfig, args: argparse.Namespace, port: int, *, worker: bool) -> None:
-    ssl_context, ca_file = _ssl_context(args) if not worker else (args.ssl_context, None)
     app = aiohttp_app.create_app(build_service(config))
-    runner, url = await aiohttp_app.start(
-        app,
-        args.host,
-        port,
-        ssl_context=ssl_context,
-        reuse_port=args.workers > 1,
-        access_log_enabled=not args.no_access_log,
-    )
-    if not worker:
-        _announce(url, config, args, ca_file)
+    try:
+        runner, url = await aiohttp_app.start(
+            app,
+            args.host,
+            port,
+            ssl_context=args.ssl_context,
+            reuse_port=args.workers > 1,
+            access_log_enabled=not args.no_access_log,
+        )
+    except OSError as exc:
+        raise _cannot_listen(args.host, port, exc) from None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    # Only now: whoever reads the banner may stop us at once, and must get a clean exit.
+    if not worker:
+        _announce(url, config, args)
     try:
         await stop.wait()
     finally:
         await runner.cleanup()
 
 
-def _announce(url: str, config: MockConfig, args: argparse.Namespace, ca_file) -> None:
+def _announce(url: str, config: MockConfig, args: argparse.Namespace) -> None:
     if args.keys_file:
         args.keys_file.write_text(json.dumps(dev_keys(), indent=2) + "\n")
-    print(_banner(url, config, args.workers, ca_file), flush=True)
+    print(_banner(url, config, args.workers, args.ca_file), flush=True)
 
 
 def _worker_main(config: MockConfig, args: argparse.Namespace, port: int) -> None:
@@ -204,17 +293,21 @@ def _reserve_port(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind((host, port))
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise _cannot_listen(host, port, exc) from None
     return sock
 
 
 def _wait_healthy(url: str, ca_file: Path | None, timeout: float = 20.0) -> None:
-
     context = ssl.create_default_context(cafile=str(ca_file)) if ca_file else None
+    control = LiveMock(url, timeout=1, ssl_context=context)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        with contextlib.suppress(OSError):
-            urllib.request.urlopen(f"{url}/_mock/health", timeout=1, context=context).read()
+        with contextlib.suppress(OSError, MockControlError):
+            control.health()
             return
         time.sleep(0.05)
     raise SystemExit(f"workers did not become healthy at {url}")
@@ -226,7 +319,6 @@ def _serve_workers(config: MockConfig, args: argparse.Namespace) -> None:
     asyncio.run(_seed(config))
     reserved = _reserve_port(args.host, args.port)
     port = reserved.getsockname()[1]
-    args.ssl_context, ca_file = _ssl_context(args)
     context = multiprocessing.get_context("fork")
     processes = [
         context.Process(target=_worker_main, args=(config, args, port), daemon=True)
@@ -237,8 +329,8 @@ def _serve_workers(config: MockConfig, args: argparse.Namespace) -> None:
     scheme = "https" if args.ssl_context else "http"
     host = f"[{args.host}]" if ":" in args.host else args.host
     url = f"{scheme}://{host}:{port}"
-    _wait_healthy(url, ca_file)
-    _announce(url, config, args, ca_file)
+    _wait_healthy(url, args.ca_file)
+    _announce(url, config, args)
 
     def terminate(*_: Any) -> None:
         for process in processes:
@@ -262,11 +354,15 @@ async def _seed(config: MockConfig) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _configure_logging(args.log_level)
+    if args.command in proxy_cli.COMMANDS:
+        return args.run(args)
     config = config_from_args(args)
-    if args.workers > 1:
-        _serve_workers(config, args)
-    else:
-        asyncio.run(_serve(config, args, args.port, worker=False))
+    with contextlib.ExitStack() as stack:
+        args.ssl_context, args.ca_file = _ssl_context(args, stack)
+        if args.workers > 1:
+            _serve_workers(config, args)
+        else:
+            asyncio.run(_serve(config, args, args.port, worker=False))
     return 0
 
 

@@ -1,7 +1,8 @@
 """Running the mock for tests: in-process on the test's event loop, or as a subprocess.
 
 Used by this project's own tests, the contract suite, the load-test smoke test and the pytest
-plugin, so there is one way to start a mock and learn its URL and keys.
+plugin, so there is one way to start a mock and learn its URL and keys (and, with
+``ProxyProcess``, a validating proxy in front of one).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -19,11 +21,12 @@ from pathlib import Path
 
 from mockserver.core.accounts import dev_keys
 from mockserver.core.config import MockConfig
+from mockserver.core.dev import ADMIN_HEADER
 from mockserver.core.runtime import build_service
 from mockserver.core.service import MockService
-from mockserver.http.control import ADMIN_HEADER
 from mockserver.http.gateway import Gateway
 from mockserver.serve import app as aiohttp_app
+from mockserver.testing.sdk_kit import LiveMock
 
 BANNER_PREFIX = "cbk-mock listening on "
 
@@ -42,6 +45,11 @@ class RunningMock:
     @property
     def admin_headers(self) -> dict[str, str]:
         return {ADMIN_HEADER: self.admin_token}
+
+    def control(self, *, timeout: float = 30.0) -> LiveMock:
+        """The control client of this mock, over HTTP (trusting its CA file, if any)."""
+        context = ssl.create_default_context(cafile=str(self.ca_file)) if self.ca_file else None
+        return LiveMock(self.url, self.keys, self.admin_token, timeout=timeout, ssl_context=context)
 
 
 @contextlib.asynccontextmanager
@@ -62,6 +70,62 @@ async def serve_in_process(
         )
     finally:
         await runner.cleanup()
+
+
+class ProxyProcess:
+    """``cbk-mock proxy --upstream URL`` in a subprocess on a free port (``args`` are further
+    proxy options); ``stop`` ends it as a user would (SIGTERM) and returns its exit code."""
+
+    def __init__(self, upstream: str, *args: str, startup_timeout: float = 30.0) -> None:
+        self._args = ["proxy", "--upstream", upstream, "--port", "0", *args]
+        self._timeout = startup_timeout
+        self._workdir = tempfile.TemporaryDirectory(prefix="cbk-proxy-")
+        self.log_path = Path(self._workdir.name) / "proxy.log"
+        self.process: subprocess.Popen[str] | None = None
+        self.url = ""
+
+    def start(self) -> str:
+        from mockserver.proxy.cli import BANNER_PREFIX
+
+        log = open(self.log_path, "w")  # noqa: SIM115 — lives as long as the process
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "mockserver", *self._args],
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+        )
+        watchdog = threading.Timer(self._timeout, self.process.kill)
+        watchdog.start()
+        try:
+            for line in self.process.stdout:  # type: ignore[union-attr]
+                if line.startswith(BANNER_PREFIX):
+                    self.url = line[len(BANNER_PREFIX) :].strip()
+                    return self.url
+        finally:
+            watchdog.cancel()
+        self.close()
+        raise RuntimeError(f"the proxy did not start; log:\n{self.log[-3000:]}")
+
+    @property
+    def log(self) -> str:
+        return self.log_path.read_text()
+
+    def stop(self) -> int:
+        assert self.process is not None
+        if self.process.poll() is None:
+            self.process.terminate()
+        try:
+            return self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return self.process.wait()
+
+    def close(self) -> None:
+        """Kill it if still running and remove its log."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self._workdir.cleanup()
 
 
 class MockProcess:

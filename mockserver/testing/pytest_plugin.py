@@ -75,11 +75,9 @@ class _SessionMocks:
     def server(self, clock: str) -> LiveMock:
         if clock not in self._servers:
             from mockserver.testing.process import MockProcess
-            from mockserver.testing.sdk_kit import LiveMock
 
             process = MockProcess("--clock", clock, "--validate-responses", "--no-access-log")
-            running = self._stack.enter_context(process)
-            self._servers[clock] = LiveMock(running.url, running.keys, running.admin_token)
+            self._servers[clock] = self._stack.enter_context(process).control()
         return self._servers[clock]
 
     def close(self) -> None:
@@ -94,14 +92,14 @@ def _cbk_session_mocks() -> Iterator[_SessionMocks]:
 
 
 def _clock_mode(request: pytest.FixtureRequest) -> str:
-    from mockserver.testing.sdk_kit import CLOCK_MODES, DEFAULT_CLOCK
+    from mockserver.core.clock import CLOCK_MODES, TEST_CLOCK
 
     marker = request.node.get_closest_marker("cbk_clock")
     mode = (
         (marker and (marker.args[0] if marker.args else marker.kwargs.get("mode")))
         or request.config.getoption("cbk_clock")
         or request.config.getini("cbk_clock")
-        or DEFAULT_CLOCK
+        or TEST_CLOCK
     )
     if mode not in CLOCK_MODES:
         raise pytest.UsageError(f"cbk clock mode must be one of {CLOCK_MODES}, not {mode!r}")

@@ -23,10 +23,9 @@ Usage::
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
 import weakref
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Mapping
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
@@ -35,14 +34,16 @@ import respx
 from respx.router import DEFAULT, Default
 
 from mockserver.core.accounts import dev_keys
+from mockserver.core.clock import TEST_CLOCK
 from mockserver.core.config import MockConfig
 from mockserver.core.runtime import build_service
-from mockserver.http.control import ADMIN_HEADER, ControlApi
+from mockserver.http.control import ControlApi
 from mockserver.http.gateway import Gateway
 from mockserver.http.messages import HttpReply, HttpRequest
-from mockserver.testing.sdk_kit import DEFAULT_CLOCK, MockControl, production_url
+from mockserver.spec import load_spec
+from mockserver.testing.sdk_kit import MockControl
 
-__all__ = ["MOCK_ROUTE", "ChildrenBooksRouter", "InProcessMock"]
+__all__ = ["MOCK_ROUTE", "ChildrenBooksRouter", "InProcessMock", "InProcessTransport"]
 
 T = TypeVar("T")
 #: The name of the router's catch-all route (kept last, so routes you add take precedence).
@@ -52,6 +53,12 @@ CALL_TIMEOUT = 60.0
 #: Set while respx resolves a request for an async client: the side effect then answers with
 #: a coroutine (awaited by respx) instead of blocking.
 _ASYNC_CALLER: ContextVar[bool] = ContextVar("cbk_async_caller", default=False)
+
+
+def production_url() -> str:
+    """The API's production base URL, from ``openapi.yaml``: what an SDK talks to by default."""
+    servers = load_spec().document["servers"]
+    return next(s["url"] for s in servers if s["url"].startswith("https://"))
 
 
 def _text(raw: bytes) -> str:
@@ -75,7 +82,7 @@ class InProcessMock:
     """The mock's service and gateway, owned by a private event loop in a daemon thread."""
 
     def __init__(self, config: MockConfig | None = None) -> None:
-        self.config = config or MockConfig(clock=DEFAULT_CLOCK)
+        self.config = config or MockConfig(clock=TEST_CLOCK)
         self.service = build_service(self.config)
         self.gateway = Gateway(self.service, control=ControlApi(self.service))
         self._loop = asyncio.new_event_loop()
@@ -118,6 +125,24 @@ class InProcessMock:
             self._thread.join(timeout=CALL_TIMEOUT)
 
 
+class InProcessTransport:
+    """Control calls handed to the in-process gateway on the mock's own loop: no socket."""
+
+    def __init__(self, mock: InProcessMock, base_url: str) -> None:
+        self._mock = mock
+        self._base_url = base_url
+
+    def __call__(
+        self, method: str, path: str, headers: Mapping[str, str], body: bytes | None
+    ) -> tuple[int, bytes]:
+        path, _, query = path.partition("?")
+        request = HttpRequest(
+            method, path, list(headers.items()), body or b"", base_url=self._base_url, query=query
+        )
+        reply = self._mock.run(self._mock.gateway.handle(request))
+        return reply.status, reply.body
+
+
 class ChildrenBooksRouter(respx.MockRouter, MockControl):
     """A respx router that answers like the ChildrenBooks API, with the control operations of
     ``mockserver.testing.sdk_kit.MockControl`` (``advance_clock``, ``fail_next_job``, ``usage``...).
@@ -150,8 +175,13 @@ class ChildrenBooksRouter(respx.MockRouter, MockControl):
         )
         self._owns_mock = mock is None
         self.mock = mock or InProcessMock(config)
-        self.keys = dev_keys()
-        self.admin_token = self.mock.config.admin_token
+        MockControl.__init__(
+            self,
+            self.url,
+            InProcessTransport(self.mock, self.url),
+            keys=dev_keys(),
+            admin_token=self.mock.config.admin_token,
+        )
         self.route(name=MOCK_ROUTE).mock(side_effect=self._respond)
 
     def __repr__(self) -> str:
@@ -205,20 +235,3 @@ class ChildrenBooksRouter(respx.MockRouter, MockControl):
         # A HEAD answer has no body, as from any HTTP server.
         body = b"" if request.method == "HEAD" else reply.body
         return httpx.Response(reply.status, headers=reply.headers, content=body, request=request)
-
-    # --- control operations (MockControl) ------------------------------------------------
-    def _control(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        path, _, query = path.partition("?")
-        request = HttpRequest(
-            method=method,
-            path=f"/_mock/{path}",
-            query=query,
-            headers=[
-                (ADMIN_HEADER, self.admin_token),
-                ("content-type", "application/json"),
-            ],
-            body=b"" if body is None else json.dumps(body).encode(),
-            base_url=self.url,
-        )
-        reply = self.mock.run(self.mock.gateway.handle(request))
-        return self._unwrap(reply.status, reply.json())

@@ -17,13 +17,14 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from mockserver.core import keys, service, validation
-from mockserver.core.accounts import Accounts, KeyRecord, Principal
+from mockserver.core.accounts import Accounts, Principal
 from mockserver.core.books import Book
 from mockserver.core.errors import ApiError
 from mockserver.core.idempotency import Claim, IdempotencyStore
 from mockserver.core.limits import Quotas, RateLimit, RateLimiter
 from mockserver.core.service import MockService
+from mockserver.http import api
+from mockserver.http.api import PublicApi, Step
 from mockserver.http.gateway import Gateway
 from mockserver.spec import load_spec
 
@@ -81,9 +82,7 @@ CAUGHT_BY["limiter-lets-extra-through"] = "test_rate_limits.py"
 @mutant("x-api-key-not-preferred", caught_by="test_auth.py")
 def _bearer_preferred() -> None:
     """Authorization: Bearer is read first; x-api-key only when there is none."""
-    import mockserver.http.gateway as gateway
-
-    original = gateway.presented_key
+    original = api.presented_key
 
     def presented_key(headers):
         scheme, _, token = (headers.get("authorization") or "").strip().partition(" ")
@@ -91,7 +90,7 @@ def _bearer_preferred() -> None:
             return token.strip()
         return original(headers)
 
-    gateway.presented_key = presented_key
+    api.presented_key = presented_key
 
 
 @mutant("revoke-is-a-no-op", caught_by="test_auth.py")
@@ -108,27 +107,25 @@ def _revoke_no_op() -> None:
 @mutant("free-plan-allowed", caught_by="test_auth.py")
 def _free_plan_allowed() -> None:
     """The plan check is missing: Free keys get Pro limits."""
-    original = Accounts.authenticate
+    original = Accounts.admit
 
-    async def authenticate(self, presented):
+    def admit(self, identity):
         try:
-            return await original(self, presented)
+            return original(self, identity)
         except ApiError as error:
             if error.code != "PLAN_REQUIRED":
                 raise
-            record = KeyRecord(**await self._db.get(f"key:{keys.digest(presented)}"))
-            user = await self.get_user(record.user_id)
-            return Principal(user=user, key=record, plan=self.plans["pro"])
+            return Principal(user=identity.user, key=identity.key, plan=self.plans["pro"])
 
-    Accounts.authenticate = authenticate
+    Accounts.admit = admit
 
 
 @mutant("key-echoed-in-error", caught_by="test_transport.py")
 def _key_echoed() -> None:
     """A 'helpful' INVALID_API_KEY message quotes the key it refused."""
-    original = Accounts.authenticate
+    original = Accounts.identify
 
-    async def authenticate(self, presented):
+    async def identify(self, presented):
         try:
             return await original(self, presented)
         except ApiError as error:
@@ -136,27 +133,27 @@ def _key_echoed() -> None:
                 raise ApiError("INVALID_API_KEY", f"Invalid API key {presented!r}.") from None
             raise
 
-    Accounts.authenticate = authenticate
+    Accounts.identify = identify
 
 
 # --- ownership and ids -------------------------------------------------------------------------
-def _foreign_book(answer: Callable[[Book, Any, float, str], Any]) -> None:
-    original = MockService.get_story
+def _foreign_book(answer: Callable[[Book], Book]) -> None:
+    original = MockService.own_book
 
-    async def get_story(self, principal, book_id, now, asset_base):
-        book = await self.load_book(validation.validate_book_id(book_id))
+    async def own_book(self, principal, book_id):
+        book = await self.load_book(book_id)
         if book is not None and book.user_id != principal.user.id:
-            return answer(book, principal, now, asset_base)
-        return await original(self, principal, book_id, now, asset_base)
+            return answer(book)
+        return await original(self, principal, book_id)
 
-    MockService.get_story = get_story
+    MockService.own_book = own_book
 
 
 @mutant("foreign-book-403", caught_by="test_get_story.py")
 def _foreign_book_403() -> None:
     """Another user's book is 403 FORBIDDEN: an existence oracle."""
 
-    def forbidden(book, principal, now, asset_base):
+    def forbidden(book):
         raise ApiError("FORBIDDEN", "This book belongs to another user.")
 
     _foreign_book(forbidden)
@@ -165,25 +162,25 @@ def _foreign_book_403() -> None:
 @mutant("foreign-book-visible", caught_by="test_get_story.py")
 def _foreign_book_visible() -> None:
     """The ownership check is missing: any user reads any book."""
-    _foreign_book(lambda book, principal, now, asset_base: book.render(now, asset_base))
+    _foreign_book(lambda book: book)
 
 
 @mutant("non-uuid-id-is-404", caught_by="test_get_story.py")
 def _non_uuid_404() -> None:
     """Ids are looked up without being validated: garbage is 'not found' instead of 400."""
-    service.validate_book_id = lambda value: value.lower()
+    api.validate_book_id = lambda value: value.lower()
 
 
 # --- body validation ---------------------------------------------------------------------------
 def _before_validation(change: Callable[[dict], dict]) -> None:
-    original = service.validate_create_body
+    original = api.validate_create_body
 
     def validate_create_body(body, idempotency_key):
         if isinstance(body, dict):
             body = change(dict(body))
         return original(body, idempotency_key)
 
-    service.validate_create_body = validate_create_body
+    api.validate_create_body = validate_create_body
 
 
 @mutant("enums-case-insensitive", caught_by="test_validation.py")
@@ -222,7 +219,7 @@ def _unknown_fields_ignored() -> None:
 @mutant("only-first-field-reported", caught_by="test_validation.py")
 def _only_first_field() -> None:
     """Validation stops at the first offending field."""
-    original = service.validate_create_body
+    original = api.validate_create_body
 
     def validate_create_body(body, idempotency_key):
         try:
@@ -233,7 +230,7 @@ def _only_first_field() -> None:
                 raise ApiError(error.code, error.message, fields=first) from None
             raise
 
-    service.validate_create_body = validate_create_body
+    api.validate_create_body = validate_create_body
 
 
 @mutant("malformed-json-500", caught_by="test_validation.py")
@@ -249,7 +246,7 @@ def _malformed_json_500() -> None:
 @mutant("text-plain-accepted", caught_by="test_validation.py")
 def _text_plain_accepted() -> None:
     """The content-type is never checked."""
-    Gateway._json_body = staticmethod(lambda exchange: exchange.request.json_body())
+    api.json_body = lambda exchange: exchange.request.json_body()
 
 
 # --- envelope, request ids, routing ------------------------------------------------------------
@@ -293,12 +290,13 @@ def _405_without_allow() -> None:
 def _rate_headers_missing_on_errors() -> None:
     """Error responses are rendered without the x-ratelimit-* headers."""
 
-    def strip(reply):
-        if reply.status != 429:
-            for name in ("x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset"):
-                reply.headers.pop(name, None)
+    original = api.attach_rate_headers
 
-    _patch_error_reply(strip)
+    def attach_rate_headers(reply, rate):
+        if reply.status < 400:
+            original(reply, rate)
+
+    api.attach_rate_headers = attach_rate_headers
 
 
 def _patch_handle(change: Callable[[Any, Any], Any]) -> None:
@@ -416,23 +414,24 @@ def _concurrent_race() -> None:
 @mutant("long-idempotency-key-accepted", caught_by="test_idempotency.py")
 def _long_key_accepted() -> None:
     """The 128-character limit of Idempotency-Key is not enforced."""
-    original = service.validate_create_body
-    service.validate_create_body = lambda body, idempotency_key: original(body, None)
+    original = api.validate_create_body
+    api.validate_create_body = lambda body, idempotency_key: original(body, None)
 
 
 # --- quotas ------------------------------------------------------------------------------------
 @mutant("replay-charges-credits", caught_by="test_mock_only.py")
 def _replay_charges() -> None:
     """A replay is charged like a new book."""
-    original = MockService.create_story
+    original = PublicApi._idempotency
 
-    async def create_story(self, principal, body, idempotency_key, job, now):
-        accepted = await original(self, principal, body, idempotency_key, job, now)
-        if accepted.replayed:
-            await self.quotas.charge_unconditionally(principal.user.id, body["pageCount"], now)
-        return accepted
+    async def idempotency(self, call):
+        replay = await original(self, call)
+        if replay is not None:
+            user_id, pages = call.principal.user.id, call.payload["pageCount"]
+            await self.service.quotas.charge_unconditionally(user_id, pages, call.now)
+        return replay
 
-    MockService.create_story = create_story
+    PublicApi._idempotency = idempotency
 
 
 @mutant("daily-cap-off-by-one", caught_by="test_mock_only.py")
@@ -450,20 +449,26 @@ def _daily_cap_off_by_one() -> None:
 @mutant("credits-checked-before-validation", caught_by="test_mock_only.py")
 def _credits_before_validation() -> None:
     """A quota middleware refuses before the body is validated."""
-    original = MockService.create_story
+    original = PublicApi.create_story
+    fewest_pages = _SPEC.schema("CreateStoryRequest")["properties"]["pageCount"]["minimum"]
 
-    async def create_story(self, principal, body, idempotency_key, job, now):
-        usage = await self.quotas.usage(principal, now)
-        if (
-            usage["creditsRemaining"]
-            < _SPEC.schema("CreateStoryRequest")["properties"]["pageCount"]["minimum"]
-        ):
-            raise ApiError(
-                "INSUFFICIENT_CREDITS", "No credits left.", headers={"retry-after": "60"}
-            )
-        return await original(self, principal, body, idempotency_key, job, now)
+    def create_story(self, failure_reply):
+        pipeline = original(self, failure_reply)
 
-    MockService.create_story = create_story
+        async def quota_middleware(call):
+            usage = await self.service.quotas.usage(call.principal, call.now)
+            if usage["creditsRemaining"] < fewest_pages:
+                raise ApiError(
+                    "INSUFFICIENT_CREDITS", "No credits left.", headers={"retry-after": "60"}
+                )
+
+        names = [step.name for step in pipeline.steps]
+        at = names.index("bodyValidation")
+        steps = list(pipeline.steps)
+        steps.insert(at, Step("quotaMiddleware", (), quota_middleware))
+        return type(pipeline)(pipeline.operation_id, tuple(steps), pipeline._answer, failure_reply)
+
+    PublicApi.create_story = create_story
 
 
 @mutant("dashboard-books-hidden", caught_by="test_mock_only.py")

@@ -176,7 +176,7 @@ class MemoryBackend:
         return list(itertools.islice(self._logs.get(key, ()), start, stop + 1))
 
     async def flush(self) -> None:
-        self.__init__()
+        MemoryBackend.__init__(self)
 
     async def close(self) -> None:
         return None

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
@@ -182,7 +182,8 @@ class RedisBackend:
         await self._call(self._redis.sadd(self._key("set", key), member))
 
     async def members(self, key: str) -> list[str]:
-        return sorted(await self._call(self._redis.smembers(self._key("set", key))))
+        members = await self._call(self._redis.smembers(self._key("set", key)))
+        return sorted(cast("set[str]", members))  # decode_responses: str, never bytes
 
     # counters ----------------------------------------------------------------------------
     async def hit(self, key: str, expire_seconds: int) -> int:
@@ -247,7 +248,7 @@ class RedisBackend:
 
     async def pop(self, key: str) -> JSON | None:
         raw = await self._call(self._redis.lpop(self._key("queue", key)))
-        return None if raw is None else json.loads(raw)
+        return None if raw is None else json.loads(cast(str, raw))
 
     async def peek_all(self, key: str) -> list[JSON]:
         raw = await self._call(self._redis.lrange(self._key("queue", key), 0, -1))
@@ -260,7 +261,7 @@ class RedisBackend:
 
     async def log_read(self, key: str, start: int, stop: int) -> list[tuple[int, bytes]]:
         raw = await self._call(self._redis.lrange(self._key("log", key), start, stop))
-        entries = (item.partition(":") for item in raw)
+        entries = (str(item).partition(":") for item in raw)  # decode_responses: text
         return [(int(number), text.encode()) for number, _, text in entries]
 
     # lifecycle ---------------------------------------------------------------------------

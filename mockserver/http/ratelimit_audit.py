@@ -1,6 +1,10 @@
 """The rate-limit auditor: every response's rate-limit headers, checked against the contract
 while many requests per account are in flight at once — without false positives.
 
+Framework-free and clock-injected: the load tests (locust) and the validating proxy
+(``mockserver.proxy``) feed it the same way, ``begin`` before a request and ``finish`` with its
+answer, and it names each violation by its contract clause (``KeyViolation.clause``).
+
 The per-minute limit counts requests per account in fixed windows. A response does not say which
 window counted it, but ``x-ratelimit-reset`` does, within bounds: the window ends between
 ``sent + reset - 1`` and ``received + reset + 1`` (client clock; the server answered somewhere
@@ -23,6 +27,10 @@ Headers are checked on every answer to an accepted key (401/403 excluded, and 5x
 rate header, which a proxy may produce): present, integers, ``remaining`` within the limit,
 ``reset`` within the window, one limit per account (the plan's, when the plan is known), and a
 429 carries ``retry-after`` of at least one second and no less than ``reset``.
+
+With ``shared`` (other clients use the same keys, unseen), only what each answer shows on its
+own and the distinct ``remaining`` values of a window are checked: the sequential checks and the
+early-429 count need every request of the account.
 """
 
 from __future__ import annotations
@@ -33,6 +41,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from mockserver.clause_ids import ClauseId
 from mockserver.spec import load_spec
 
 _spec = load_spec()
@@ -57,15 +66,48 @@ EXAMPLES_PER_CHECK = 5
 COUNTED, REJECTED, UNACCOUNTED, IGNORED = "counted", "rejected", "unaccounted", "ignored"
 
 
-class ContractViolation(Exception):
-    """A breach of the rate-limit contract; its text is the check's stable name."""
+#: Each check's stable name and the clause it enforces.
+CHECK_CLAUSES: dict[str, ClauseId] = {
+    "rate-limit headers missing": ClauseId.LIMITS_HEADERS,
+    "rate-limit headers not integers": ClauseId.LIMITS_HEADERS,
+    "x-ratelimit-limit changed for one account": ClauseId.LIMITS_HEADERS,
+    "x-ratelimit-reset outside the window": ClauseId.LIMITS_HEADERS,
+    "x-ratelimit-remaining outside 0..limit-1": ClauseId.LIMITS_HEADERS,
+    "x-ratelimit-remaining repeated within one window": ClauseId.LIMITS_HEADERS,
+    "x-ratelimit-reset inconsistent within one window": ClauseId.LIMITS_HEADERS,
+    "rate-limit windows off the one-minute grid": ClauseId.LIMITS_HEADERS,
+    "a request got through after a 429 in the same window": ClauseId.LIMITS_HEADERS,
+    "x-ratelimit-limit differs from the plan": ClauseId.LIMITS_PLAN,
+    "x-ratelimit-remaining did not drop by one": ClauseId.LIMITS_DECREASING,
+    "a window's first answer is not limit-1": ClauseId.LIMITS_DECREASING,
+    "429 while x-ratelimit-remaining is above 0": ClauseId.LIMITS_429_AT_ZERO,
+    "429 on the first request of a window": ClauseId.LIMITS_429_AT_ZERO,
+    "429 while the previous answer left budget": ClauseId.LIMITS_429_AT_ZERO,
+    "429 before the per-minute budget was used up": ClauseId.LIMITS_429_AT_ZERO,
+    "429 with a code that is not a limit": ClauseId.LIMITS_RETRY_AFTER,
+    "429 without a retry-after of at least 1 s": ClauseId.LIMITS_RETRY_AFTER,
+    "retry-after ends before the window does": ClauseId.LIMITS_RECOVERY,
+    "still limited after waiting retry-after": ClauseId.LIMITS_RECOVERY,
+}
 
 
 @dataclass(frozen=True)
-class Violation:
+class KeyViolation:
+    """A broken clause, found on the answers to one key (``bucket``)."""
+
+    clause: str
     check: str
     bucket: str
     detail: str
+
+    @classmethod
+    def of(cls, check: str, bucket: str, detail: str) -> KeyViolation:
+        return cls(CHECK_CLAUSES[check], check, bucket, detail)
+
+    @property
+    def name(self) -> str:
+        """Clause id and check, e.g. ``limits.decreasing: x-ratelimit-remaining did not…``."""
+        return f"{self.clause}: {self.check}"
 
 
 @dataclass(frozen=True)
@@ -132,7 +174,7 @@ class Verdict:
     """The auditor's reading of one response."""
 
     kind: str
-    violations: list[Violation] = field(default_factory=list)
+    violations: list[KeyViolation] = field(default_factory=list)
     retry_after: int | None = None
     remaining: int = 0
     reset: int = 0
@@ -147,12 +189,15 @@ class RateLimitAuditor:
         *,
         fresh: bool = False,
         aligned: bool = False,
+        shared: bool = False,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         #: No request used the keys before the run: the first window is auditable too.
         self.fresh = fresh
         #: Windows are one grid for every account (the mock's clock-aligned windows).
         self.aligned = aligned
+        #: Other clients use the keys too: checks that need every request are off.
+        self.shared = shared
         self.clock = clock
         self._buckets: dict[str, Bucket] = {}
         self._reference: Window | None = None
@@ -185,7 +230,7 @@ class RateLimitAuditor:
         """Call as soon as the answer is in; returns its reading and any violations."""
         received = self.clock()
         state = self._buckets[ticket.bucket]
-        found: list[Violation] = []
+        found: list[KeyViolation] = []
         verdict = self._read(state, answer, found)
         if verdict.kind == UNACCOUNTED:
             self._unaccounted(state, ticket, received)
@@ -200,14 +245,30 @@ class RateLimitAuditor:
         return verdict
 
     # --- windows ---------------------------------------------------------------------------
-    def sweep(self, grace: float = 5.0) -> list[Violation]:
+    def sweep(self, grace: float = 5.0) -> list[KeyViolation]:
         """Close the windows that ended more than ``grace`` seconds ago."""
         now = self.clock()
         return self._close(lambda window: window.hi + grace < now)
 
-    def close(self) -> list[Violation]:
+    def close(self) -> list[KeyViolation]:
         """Close every window (end of the run: what is still in flight never answers)."""
         return self._close(lambda window: True)
+
+    def forget(self, bucket: str) -> list[KeyViolation]:
+        """Close one account's windows and drop its state (a caller bounding its memory)."""
+        state = self._buckets.get(bucket)
+        if state is None:
+            return []
+        del self._buckets[bucket]
+        found = [self._early_rejection(state, w) for w in state.windows if not w.closed]
+        violations = [violation for violation in found if violation is not None]
+        for violation in violations:
+            self.record(violation)
+        return violations
+
+    @property
+    def buckets(self) -> int:
+        return len(self._buckets)
 
     # --- results ---------------------------------------------------------------------------
     def summary(self) -> dict[str, Any]:
@@ -219,9 +280,9 @@ class RateLimitAuditor:
         }
 
     # --- reading one answer ----------------------------------------------------------------
-    def _read(self, state: Bucket, answer: Answer, found: list[Violation]) -> Verdict:
+    def _read(self, state: Bucket, answer: Answer, found: list[KeyViolation]) -> Verdict:
         def flag(check: str, detail: str) -> None:
-            found.append(Violation(check, state.name, f"{detail} (HTTP {answer.status})"))
+            found.append(KeyViolation.of(check, state.name, f"{detail} (HTTP {answer.status})"))
 
         if answer.status in (401, 403):
             return Verdict(IGNORED)
@@ -275,7 +336,7 @@ class RateLimitAuditor:
         ticket: Ticket,
         verdict: Verdict,
         received: float,
-        found: list[Violation],
+        found: list[KeyViolation],
     ) -> None:
         lo = ticket.sent + verdict.reset - 1 - TOLERANCE
         hi = received + verdict.reset + 1 + TOLERANCE
@@ -289,7 +350,7 @@ class RateLimitAuditor:
             window.counted += 1
             if verdict.remaining in window.seen:
                 found.append(
-                    Violation(
+                    KeyViolation.of(
                         "x-ratelimit-remaining repeated within one window",
                         state.name,
                         f"remaining {verdict.remaining} twice; limit {window.limit}",
@@ -298,13 +359,15 @@ class RateLimitAuditor:
             window.seen.add(verdict.remaining)
         self._sequence(state, ticket, window, verdict, received, found)
 
-    def _window(self, state: Bucket, lo: float, hi: float, found: list[Violation]) -> Window | None:
+    def _window(
+        self, state: Bucket, lo: float, hi: float, found: list[KeyViolation]
+    ) -> Window | None:
         mid = (lo + hi) / 2
         for window in state.windows:
             if abs(window.mid - mid) < WINDOW / 2:
                 if lo > window.hi or hi < window.lo:
                     found.append(
-                        Violation(
+                        KeyViolation.of(
                             "x-ratelimit-reset inconsistent within one window",
                             state.name,
                             f"window ends in [{window.lo:.1f}, {window.hi:.1f}] s, "
@@ -320,13 +383,13 @@ class RateLimitAuditor:
         state.windows.append(window)
         return window
 
-    def _check_alignment(self, state: Bucket, window: Window, found: list[Violation]) -> None:
+    def _check_alignment(self, state: Bucket, window: Window, found: list[KeyViolation]) -> None:
         reference = self._reference
         if reference is not None:
             shift = round((window.mid - reference.mid) / WINDOW) * WINDOW
             if window.lo - shift > reference.hi or window.hi - shift < reference.lo:
                 found.append(
-                    Violation(
+                    KeyViolation.of(
                         "rate-limit windows off the one-minute grid",
                         state.name,
                         f"window ends in [{window.lo:.1f}, {window.hi:.1f}] s, grid at "
@@ -344,10 +407,10 @@ class RateLimitAuditor:
         window: Window,
         verdict: Verdict,
         received: float,
-        found: list[Violation],
+        found: list[KeyViolation],
     ) -> None:
         """Exact checks for a request that had its account to itself from start to answer."""
-        if not ticket.solo or ticket.order != state.started:
+        if self.shared or not ticket.solo or ticket.order != state.started:
             state.last = None
             return
         retry_at = received + verdict.retry_after if verdict.retry_after else None
@@ -356,7 +419,7 @@ class RateLimitAuditor:
         first_ever = self.fresh and ticket.order == 1
 
         def flag(check: str, detail: str) -> None:
-            found.append(Violation(check, state.name, detail))
+            found.append(KeyViolation.of(check, state.name, detail))
 
         remaining, limit = verdict.remaining, window.limit
         if first_ever or (previous is not None and previous.window is not window):
@@ -390,7 +453,7 @@ class RateLimitAuditor:
         state.last = None
 
     # --- closing windows -------------------------------------------------------------------
-    def _close(self, due: Callable[[Window], bool]) -> list[Violation]:
+    def _close(self, due: Callable[[Window], bool]) -> list[KeyViolation]:
         found = []
         for state in self._buckets.values():
             for window in state.windows:
@@ -409,9 +472,9 @@ class RateLimitAuditor:
             self.record(violation)
         return found
 
-    def _early_rejection(self, state: Bucket, window: Window) -> Violation | None:
+    def _early_rejection(self, state: Bucket, window: Window) -> KeyViolation | None:
         """A 429 means every remaining value 0..limit-1 went to some request of this window."""
-        if not window.rejected:
+        if self.shared or not window.rejected:
             return None
         self.counts["windows audited for early 429s"] += 1
         start = window.lo - WINDOW - TOLERANCE
@@ -428,7 +491,7 @@ class RateLimitAuditor:
         )
         if missing <= explained:
             return None
-        return Violation(
+        return KeyViolation.of(
             "429 before the per-minute budget was used up",
             state.name,
             f"limit {window.limit}, {len(window.seen)} answers let through, "
@@ -439,10 +502,10 @@ class RateLimitAuditor:
         self.counts[kind] += 1
         self.by_class.setdefault(user_class, Counter())[kind] += 1
 
-    def record(self, violation: Violation) -> None:
+    def record(self, violation: KeyViolation) -> None:
         """Count a violation (also those other checks find, e.g. idempotent replays)."""
-        self.violations[violation.check] += 1
-        examples = self.examples.setdefault(violation.check, [])
+        self.violations[violation.name] += 1
+        examples = self.examples.setdefault(violation.name, [])
         if len(examples) < EXAMPLES_PER_CHECK:
             examples.append(f"{_masked(violation.bucket)}: {violation.detail}")
 
