@@ -5,14 +5,23 @@ from __future__ import annotations
 
 import json
 import time
-from collections import defaultdict, deque
+from collections import OrderedDict, defaultdict, deque
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from mockserver.core.codec import dumps
+from mockserver.core import codec
 from mockserver.core.state.base import JSON, Quota
 
 T = TypeVar("T")
+#: Decoded documents kept for ``load``: the hot ones (the keys, users and books being polled),
+#: not one per stored document.
+DECODED_CACHE_SIZE = 4096
+
+
+def dumps(value: Any) -> bytes:
+    """JSON text of exactly its own size: orjson hands out its whole output buffer (4 KiB and
+    more for a few hundred bytes of text), which a stored document would keep for its life."""
+    return bytes(memoryview(codec.dumps(value)))
 
 
 class MemoryBackend:
@@ -20,8 +29,11 @@ class MemoryBackend:
 
     def __init__(self) -> None:
         self._docs: dict[str, bytes] = {}
-        #: ``load`` results, valid while their raw text is the stored one: (raw, decode, value).
-        self._decoded: dict[str, tuple[bytes, Callable[[JSON], object], object]] = {}
+        #: ``load`` results, valid while their raw text is the stored one: (raw, decode, value);
+        #: the oldest are dropped past ``DECODED_CACHE_SIZE``.
+        self._decoded: OrderedDict[str, tuple[bytes, Callable[[JSON], object], object]] = (
+            OrderedDict()
+        )
         #: Wall-clock (monotonic) deadlines of documents stored with an expiry or a lease.
         self._deadlines: dict[str, float] = {}
         self._sets: defaultdict[str, set[str]] = defaultdict(set)
@@ -57,6 +69,8 @@ class MemoryBackend:
             return cached[2]  # type: ignore[return-value]
         value = decode(json.loads(raw))
         self._decoded[key] = (raw, decode, value)
+        if len(self._decoded) > DECODED_CACHE_SIZE:
+            self._decoded.popitem(last=False)
         return value
 
     async def put(self, key: str, value: JSON, expire_seconds: float | None = None) -> None:
