@@ -125,16 +125,17 @@ class MockService:
     ) -> Accepted:
         """body validation → idempotency → daily cap → monthly credits → accept."""
         payload = validate_create_body(body, idempotency_key)
+        book_id = new_uuid()
         claim = None
         if idempotency_key is not None:
             outcome = await self.idempotency.begin(
-                principal.user.id, idempotency_key, fingerprint(payload), now
+                principal.user.id, idempotency_key, fingerprint(payload), book_id, now
             )
             if isinstance(outcome, Replay):
                 return Accepted(outcome.book_id, outcome.task_id, outcome.status, replayed=True)
             claim = outcome
         try:
-            book = await self._accept(principal, payload, job, now)
+            book = await self._accept(principal, book_id, payload, job, now)
         except BaseException:
             if claim is not None:
                 await self.idempotency.abandon(claim)
@@ -147,14 +148,19 @@ class MockService:
         return accepted
 
     async def _accept(
-        self, principal: Principal, payload: dict[str, Any], job: JobScenario | None, now: float
+        self,
+        principal: Principal,
+        book_id: str,
+        payload: dict[str, Any],
+        job: JobScenario | None,
+        now: float,
     ) -> Book:
         """daily cap → monthly credits → store the book; credits are charged exactly when a book
         is stored (and given back later if its job is forced to fail)."""
         reservation = await self.quotas.reserve(principal, payload["pageCount"], now)
         try:
             book = Book(
-                id=new_uuid(),
+                id=book_id,
                 user_id=principal.user.id,
                 task_id=new_uuid(),
                 source="api",

@@ -95,6 +95,18 @@ class StateBackend(Protocol):
         record lapses after that many wall-clock seconds unless overwritten by ``put`` first, so
         a claim held by a process that died does not block the key for its whole lifetime."""
 
+    async def replace_if(
+        self,
+        key: str,
+        field: str,
+        expected: JSON,
+        value: JSON | None,
+        expire_seconds: float | None = None,
+    ) -> bool:
+        """Compare and set: if the object document at ``key`` has ``field`` equal to
+        ``expected``, replace it by ``value`` (None: delete it) and return True; otherwise
+        change nothing and return False. (A claim's holder finishing only its own claim.)"""
+
     # scheduled items and queues ----------------------------------------------------------
     async def schedule(self, key: str, due: float, item: JSON) -> None: ...
 

@@ -3,6 +3,7 @@ event loop — the same guarantee the Redis backend gets from Lua scripts."""
 
 from __future__ import annotations
 
+import heapq
 import json
 import time
 from collections import OrderedDict, defaultdict, deque
@@ -38,6 +39,10 @@ class MemoryBackend:
         self._deadlines: dict[str, float] = {}
         self._sets: defaultdict[str, set[str]] = defaultdict(set)
         self._counters: defaultdict[str, int] = defaultdict(int)
+        #: Counters counted with an expiry (rate windows): when each lapses, and the same as a
+        #: heap, soonest first, so that counters of ended windows are collected as Redis would.
+        self._counter_deadlines: dict[str, float] = {}
+        self._counter_expiry: list[tuple[float, str]] = []
         self._scheduled: defaultdict[str, list[tuple[float, bytes]]] = defaultdict(list)
         self._queues: defaultdict[str, deque[bytes]] = defaultdict(deque)
 
@@ -84,6 +89,7 @@ class MemoryBackend:
             self._deadlines.pop(key, None)
             self._sets.pop(key, None)
             self._counters.pop(key, None)
+            self._counter_deadlines.pop(key, None)
             self._scheduled.pop(key, None)
             self._queues.pop(key, None)
 
@@ -93,17 +99,32 @@ class MemoryBackend:
     async def members(self, key: str) -> list[str]:
         return sorted(self._sets.get(key, ()))
 
+    def _hit(self, key: str, expire_seconds: int) -> int:
+        count = self._counters[key] = self._counters.get(key, 0) + 1
+        if count == 1:  # a new window's counter: the moment to collect those of ended ones
+            now = time.monotonic()
+            self._collect_counters(now)
+            self._counter_deadlines[key] = deadline = now + expire_seconds
+            heapq.heappush(self._counter_expiry, (deadline, key))
+        return count
+
+    def _collect_counters(self, now: float) -> None:
+        expiry = self._counter_expiry
+        while expiry and expiry[0][0] <= now:
+            deadline, key = heapq.heappop(expiry)
+            if self._counter_deadlines.get(key) == deadline:
+                del self._counter_deadlines[key]
+                self._counters.pop(key, None)
+
     async def hit(self, key: str, expire_seconds: int) -> int:
-        self._counters[key] += 1
-        return self._counters[key]
+        return self._hit(key, expire_seconds)
 
     async def hit_unless(
         self, key: str, expire_seconds: int, guard_key: str, guard_limit: int
     ) -> int | None:
         if self._counters.get(guard_key, 0) >= guard_limit:
             return None
-        self._counters[key] += 1
-        return self._counters[key]
+        return self._hit(key, expire_seconds)
 
     async def read_counter(self, key: str) -> int:
         return self._counters.get(key, 0)
@@ -153,6 +174,23 @@ class MemoryBackend:
         self._store(key, dumps(record), lease_seconds)
         return None
 
+    async def replace_if(
+        self,
+        key: str,
+        field: str,
+        expected: JSON,
+        value: JSON | None,
+        expire_seconds: float | None = None,
+    ) -> bool:
+        raw = self._doc(key)
+        if raw is None or json.loads(raw).get(field) != expected:
+            return False
+        if value is None:
+            await self.delete(key)
+        else:
+            self._store(key, dumps(value), expire_seconds)
+        return True
+
     async def schedule(self, key: str, due: float, item: JSON) -> None:
         self._scheduled[key].append((due, dumps(item)))
 
@@ -173,6 +211,17 @@ class MemoryBackend:
 
     async def peek_all(self, key: str) -> list[JSON]:
         return [json.loads(raw) for raw in self._queues.get(key, ())]
+
+    def footprint(self) -> dict[str, int]:
+        """How many values of each kind are held (what a long run must keep bounded)."""
+        return {
+            "documents": len(self._docs),
+            "decoded": len(self._decoded),
+            "counters": len(self._counters),
+            "sets": len(self._sets),
+            "scheduled": sum(map(len, self._scheduled.values())),
+            "queued": sum(map(len, self._queues.values())),
+        }
 
     async def flush(self) -> None:
         self.__init__()

@@ -80,6 +80,22 @@ end
 return false
 """
 
+# ARGV: field, expected value (JSON), new document ('' to delete), expiry in ms ('' for none).
+_REPLACE_IF = """
+local raw = redis.call('GET', KEYS[1])
+if not raw then return 0 end
+local current = cjson.decode(raw)[ARGV[1]]
+if current == nil or current ~= cjson.decode(ARGV[2]) then return 0 end
+if ARGV[3] == '' then
+  redis.call('DEL', KEYS[1])
+elseif ARGV[4] == '' then
+  redis.call('SET', KEYS[1], ARGV[3])
+else
+  redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[4])
+end
+return 1
+"""
+
 _POP_DUE = """
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 if #due > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1]) end
@@ -136,6 +152,7 @@ class RedisBackend:
         self._charge = self._redis.register_script(_CHARGE)
         self._release = self._redis.register_script(_RELEASE)
         self._claim = self._redis.register_script(_CLAIM)
+        self._replace_if = self._redis.register_script(_REPLACE_IF)
         self._pop_due = self._redis.register_script(_POP_DUE)
         self._raise_to = self._redis.register_script(_RAISE_TO)
         self._merge = self._redis.register_script(_MERGE)
@@ -220,6 +237,19 @@ class RedisBackend:
         args = [dumps(record), repr(float(now)), lease]
         existing = await self._call(self._claim([self._key("doc", key)], args))
         return None if existing is None else json.loads(existing)
+
+    async def replace_if(
+        self,
+        key: str,
+        field: str,
+        expected: JSON,
+        value: JSON | None,
+        expire_seconds: float | None = None,
+    ) -> bool:
+        px = "" if expire_seconds is None else _ms(expire_seconds)
+        new = "" if value is None else dumps(value)
+        args = [field, dumps(expected), new, px]
+        return bool(await self._call(self._replace_if([self._key("doc", key)], args)))
 
     # scheduled items and queues ----------------------------------------------------------
     async def schedule(self, key: str, due: float, item: JSON) -> None:
