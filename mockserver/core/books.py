@@ -54,6 +54,8 @@ class Book:
     page_seconds: float
     scenario: JobScenario = field(default_factory=JobScenario)
     title: str | None = None
+    #: The SHA-256 of the Idempotency-Key it was created with: its record goes when it goes.
+    idempotency_digest: str | None = None
 
     # --- persistence ---------------------------------------------------------------------
     def to_record(self) -> list[Any]:

@@ -16,6 +16,9 @@ DEFAULT_ADMIN_TOKEN = "cbk_mock_admin_dev"
 #: Generation time per page: fast by default; the realistic one matches the page's example.
 DEFAULT_PAGE_SECONDS = 0.25
 REALISTIC_PAGE_SECONDS = 13.0
+#: Books kept before the oldest are evicted: a mock holding this many stays under about 1 GB
+#: (docs/operations.md has the measured figures).
+DEFAULT_MAX_BOOKS = 500_000
 _PLAN_FIELDS = {
     "apiAccess": "api_access",
     "requestsPerMinute": "requests_per_minute",
@@ -35,6 +38,7 @@ _FIELDS = {
     "redisUrl": "redis_url",
     "sharedRecords": "shared_records",
     "redisPrefix": "redis_prefix",
+    "maxBooks": "max_books",
 }
 
 
@@ -64,6 +68,8 @@ class MockConfig:
     shared_records: bool = False
     #: Namespace of the mock's keys in Redis; reset removes only keys under it.
     redis_prefix: str = DEFAULT_REDIS_PREFIX
+    #: Books kept; past it the oldest are evicted with their idempotency records (then 404).
+    max_books: int = DEFAULT_MAX_BOOKS
 
     def with_overrides(self, raw: dict[str, Any]) -> MockConfig:
         """Apply a YAML/JSON mapping in the spec's camelCase vocabulary."""

@@ -40,6 +40,8 @@ class Claim:
     fingerprint: str
     #: The id of the book the claiming request creates: the claim's owner token.
     book_id: str
+    #: What the book keeps to find the record again (``IdempotencyStore.forget``).
+    key_digest: str
 
 
 class IdempotencyStore:
@@ -57,9 +59,19 @@ class IdempotencyStore:
         self._lease = lease_seconds
 
     @staticmethod
-    def record_key(user_id: str, idempotency_key: str) -> str:
-        hashed = hashlib.sha256(idempotency_key.encode("utf-8", "surrogatepass")).hexdigest()
-        return f"idem:{user_id}:{hashed}"
+    def key_digest(idempotency_key: str) -> str:
+        """128 bits of the key's SHA-256: kept in every keyed book and record, so half the
+        bytes of the whole digest matter on a mock holding hundreds of thousands."""
+        raw = idempotency_key.encode("utf-8", "surrogatepass")
+        return hashlib.sha256(raw).hexdigest()[:32]
+
+    @classmethod
+    def record_key(cls, user_id: str, idempotency_key: str) -> str:
+        return cls._record_key(user_id, cls.key_digest(idempotency_key))
+
+    @staticmethod
+    def _record_key(user_id: str, key_digest: str) -> str:
+        return f"idem:{user_id}:{key_digest}"
 
     async def begin(
         self, user_id: str, idempotency_key: str, fingerprint: str, book_id: str, now: float
@@ -81,7 +93,7 @@ class IdempotencyStore:
                 existing = await self._store.claim(key, pending, now, self._lease)
                 self._outage.succeeded()
                 if existing is None:
-                    return Claim(record_key=key, fingerprint=fingerprint, book_id=book_id)
+                    return Claim(key, fingerprint, book_id, self.key_digest(idempotency_key))
                 if existing["state"] == "done":
                     if existing["fingerprint"] != fingerprint:
                         raise ApiError(
@@ -117,10 +129,15 @@ class IdempotencyStore:
         """The create was refused: forget the claim so the key can be used again."""
         await self._finish(claim, None)
 
+    async def forget(self, user_id: str, key_digest: str, book_id: str) -> None:
+        """Book ``book_id`` was evicted: its record goes too (unless the key has a newer one)."""
+        await self._replace(self._record_key(user_id, key_digest), book_id, None)
+
     async def _finish(self, claim: Claim, record: dict[str, object] | None) -> None:
+        await self._replace(claim.record_key, claim.book_id, record)
+
+    async def _replace(self, key: str, book_id: str, record: dict[str, object] | None) -> None:
         try:
-            await self._store.replace_if(
-                claim.record_key, "bookId", claim.book_id, record, expire_seconds=self._ttl
-            )
+            await self._store.replace_if(key, "bookId", book_id, record, expire_seconds=self._ttl)
         except BackendUnavailable as exc:
             self._outage.failed("idempotency", exc)

@@ -16,7 +16,7 @@ from mockserver.core.books import Book, JobScenario
 from mockserver.core.clock import Clock, make_clock
 from mockserver.core.config import MockConfig
 from mockserver.core.errors import ApiError
-from mockserver.core.idempotency import IdempotencyStore, Replay
+from mockserver.core.idempotency import Claim, IdempotencyStore, Replay
 from mockserver.core.ids import new_uuid
 from mockserver.core.limits import AuthFailureGuard, Quotas, RateLimit, RateLimiter, WindowCounter
 from mockserver.core.outage import OutageMonitor
@@ -26,6 +26,8 @@ from mockserver.core.validation import fingerprint, validate_book_id, validate_c
 from mockserver.spec import load_spec
 
 SEEDED_KEY = "seeded"
+#: The retention group of every stored book, oldest first.
+BOOKS = "books"
 
 
 @dataclass(frozen=True)
@@ -135,7 +137,7 @@ class MockService:
                 return Accepted(outcome.book_id, outcome.task_id, outcome.status, replayed=True)
             claim = outcome
         try:
-            book = await self._accept(principal, book_id, payload, job, now)
+            book = await self._accept(principal, book_id, payload, job, claim, now)
         except BaseException:
             if claim is not None:
                 await self.idempotency.abandon(claim)
@@ -153,6 +155,7 @@ class MockService:
         book_id: str,
         payload: dict[str, Any],
         job: JobScenario | None,
+        claim: Claim | None,
         now: float,
     ) -> Book:
         """daily cap → monthly credits → store the book; credits are charged exactly when a book
@@ -173,6 +176,7 @@ class MockService:
                 created_at=now,
                 page_seconds=self.config.page_seconds,
                 scenario=job or await self.scenarios.next_job(principal.user.id) or JobScenario(),
+                idempotency_digest=None if claim is None else claim.key_digest,
             )
             await self._save(book)
         except BaseException:
@@ -201,8 +205,20 @@ class MockService:
         return await self.db.load(f"book:{book_id}", Book.from_record)
 
     async def _save(self, book: Book) -> None:
-        await self.db.put(f"book:{book.id}", book.to_record())
+        """Store the book as the newest; past ``max_books`` the oldest go, and with each its
+        place in its user's list and its idempotency record."""
+        evicted = await self.db.put_retained(
+            f"book:{book.id}", book.to_record(), BOOKS, self.config.max_books
+        )
         await self.db.add_member(f"user-books:{book.user_id}", book.id)
+        for record in evicted:
+            old = Book.from_record(record)
+            await self.db.remove_member(f"user-books:{old.user_id}", old.id)
+            if old.idempotency_digest is not None:
+                await self.idempotency.forget(old.user_id, old.idempotency_digest, old.id)
+
+    async def books_held(self) -> int:
+        return await self.db.retained(BOOKS)
 
     async def add_dashboard_book(
         self,

@@ -130,6 +130,7 @@ def whole_number(text: str) -> int | None:
 
 
 def fingerprint(body: Mapping[str, Any]) -> str:
-    """Same JSON body after parsing (key order irrelevant) → same fingerprint."""
+    """Same JSON body after parsing (key order irrelevant) → same fingerprint: 128 bits of its
+    SHA-256, as many as a stored record needs and half the bytes."""
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return hashlib.sha256(canonical.encode()).hexdigest()[:32]

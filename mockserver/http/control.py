@@ -76,6 +76,8 @@ class ControlApi:
             "db": svc.db.name,
             "cache": svc.cache.name,
             "cacheReachable": not svc.outage.down,
+            "books": await svc.books_held(),
+            "maxBooks": svc.config.max_books,
         }
 
     async def reset(self, exchange: Exchange, _: Params) -> tuple[int, Any]:

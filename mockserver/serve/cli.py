@@ -26,7 +26,7 @@ import yaml
 
 from mockserver.core import keys
 from mockserver.core.accounts import dev_keys
-from mockserver.core.config import REALISTIC_PAGE_SECONDS, MockConfig
+from mockserver.core.config import DEFAULT_MAX_BOOKS, REALISTIC_PAGE_SECONDS, MockConfig
 from mockserver.core.runtime import build_service
 from mockserver.http.control import ADMIN_HEADER
 from mockserver.serve import app as aiohttp_app
@@ -62,6 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--no-access-log", action="store_true")
     serve.add_argument("--log-level", default="INFO")
+    # Hardening for long runs and hostile clients (docs/operations.md).
+    serve.add_argument(
+        "--max-books",
+        type=int,
+        help=f"books kept; the oldest are evicted past it (default {DEFAULT_MAX_BOOKS})",
+    )
     return parser
 
 
@@ -94,7 +100,7 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
         overrides["page_seconds"] = REALISTIC_PAGE_SECONDS
     if args.page_seconds is not None:
         overrides["page_seconds"] = args.page_seconds
-    for name in ("clock", "admin_token", "redis_url"):
+    for name in ("clock", "admin_token", "redis_url", "max_books"):
         if getattr(args, name) is not None:
             overrides[name] = getattr(args, name)
     if args.validate_responses:
@@ -106,6 +112,10 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
         raise SystemExit(f"cbk-mock: clock must be system or manual, not {config.clock!r}")
     if config.page_seconds < 0:
         raise SystemExit("cbk-mock: page seconds must not be negative")
+    if not isinstance(config.max_books, int) or isinstance(config.max_books, bool):
+        raise SystemExit("cbk-mock: max books (maxBooks) must be a whole number")
+    if config.max_books < 1:
+        raise SystemExit("cbk-mock: max books (maxBooks) must be at least 1")
     return config
 
 

@@ -47,7 +47,18 @@ class StateBackend(Protocol):
     async def add_member(self, key: str, member: str) -> None:
         """Add ``member`` to the set at ``key``."""
 
+    async def remove_member(self, key: str, member: str) -> None: ...
+
     async def members(self, key: str) -> list[str]: ...
+
+    # retention ---------------------------------------------------------------------------
+    async def put_retained(self, key: str, value: JSON, group: str, cap: int) -> list[JSON]:
+        """Store the document ``key`` as the newest entry of ``group``. Once ``group`` holds more
+        than ``cap`` entries, the oldest documents are deleted in the same atomic step and their
+        values returned — each to exactly one caller, which drops what refers to them."""
+
+    async def retained(self, group: str) -> int:
+        """How many entries ``group`` holds."""
 
     # counters ----------------------------------------------------------------------------
     async def hit(self, key: str, expire_seconds: int) -> int:

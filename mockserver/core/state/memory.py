@@ -38,6 +38,8 @@ class MemoryBackend:
         #: Wall-clock (monotonic) deadlines of documents stored with an expiry or a lease.
         self._deadlines: dict[str, float] = {}
         self._sets: defaultdict[str, set[str]] = defaultdict(set)
+        #: Retention groups: their documents' keys, oldest first.
+        self._retained: defaultdict[str, deque[str]] = defaultdict(deque)
         self._counters: defaultdict[str, int] = defaultdict(int)
         #: Counters counted with an expiry (rate windows): when each lapses, and the same as a
         #: heap, soonest first, so that counters of ended windows are collected as Redis would.
@@ -96,6 +98,13 @@ class MemoryBackend:
     async def add_member(self, key: str, member: str) -> None:
         self._sets[key].add(member)
 
+    async def remove_member(self, key: str, member: str) -> None:
+        members = self._sets.get(key)
+        if members is not None:
+            members.discard(member)
+            if not members:
+                del self._sets[key]
+
     async def members(self, key: str) -> list[str]:
         return sorted(self._sets.get(key, ()))
 
@@ -115,6 +124,23 @@ class MemoryBackend:
             if self._counter_deadlines.get(key) == deadline:
                 del self._counter_deadlines[key]
                 self._counters.pop(key, None)
+
+    async def put_retained(self, key: str, value: JSON, group: str, cap: int) -> list[JSON]:
+        self._store(key, dumps(value), None)
+        keys = self._retained[group]
+        keys.append(key)
+        evicted = []
+        while len(keys) > cap:
+            oldest = keys.popleft()
+            raw = self._docs.pop(oldest, None)
+            self._decoded.pop(oldest, None)
+            self._deadlines.pop(oldest, None)
+            if raw is not None:
+                evicted.append(json.loads(raw))
+        return evicted
+
+    async def retained(self, group: str) -> int:
+        return len(self._retained.get(group, ()))
 
     async def hit(self, key: str, expire_seconds: int) -> int:
         return self._hit(key, expire_seconds)
@@ -219,6 +245,7 @@ class MemoryBackend:
             "decoded": len(self._decoded),
             "counters": len(self._counters),
             "sets": len(self._sets),
+            "retained": sum(map(len, self._retained.values())),
             "scheduled": sum(map(len, self._scheduled.values())),
             "queued": sum(map(len, self._queues.values())),
         }

@@ -96,6 +96,24 @@ end
 return 1
 """
 
+# KEYS: the document, the group's list of keys (oldest first). ARGV: the value, the cap.
+# Returns the values of the documents evicted.
+_PUT_RETAINED = """
+redis.call('SET', KEYS[1], ARGV[1])
+local held = redis.call('RPUSH', KEYS[2], KEYS[1])
+local evicted = {}
+while held > tonumber(ARGV[2]) do
+  local oldest = redis.call('LPOP', KEYS[2])
+  local raw = redis.call('GET', oldest)
+  if raw then
+    redis.call('DEL', oldest)
+    evicted[#evicted + 1] = raw
+  end
+  held = held - 1
+end
+return evicted
+"""
+
 _POP_DUE = """
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 if #due > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1]) end
@@ -119,7 +137,7 @@ redis.call('SET', KEYS[1], merged, 'KEEPTTL')
 return merged
 """
 
-_KINDS = ("doc", "set", "counter", "due", "queue")
+_KINDS = ("doc", "set", "counter", "due", "queue", "retained")
 
 
 def _glob_escape(text: str) -> str:
@@ -153,6 +171,7 @@ class RedisBackend:
         self._release = self._redis.register_script(_RELEASE)
         self._claim = self._redis.register_script(_CLAIM)
         self._replace_if = self._redis.register_script(_REPLACE_IF)
+        self._put_retained = self._redis.register_script(_PUT_RETAINED)
         self._pop_due = self._redis.register_script(_POP_DUE)
         self._raise_to = self._redis.register_script(_RAISE_TO)
         self._merge = self._redis.register_script(_MERGE)
@@ -188,8 +207,22 @@ class RedisBackend:
     async def add_member(self, key: str, member: str) -> None:
         await self._call(self._redis.sadd(self._key("set", key), member))
 
+    async def remove_member(self, key: str, member: str) -> None:
+        await self._call(self._redis.srem(self._key("set", key), member))
+
     async def members(self, key: str) -> list[str]:
         return sorted(await self._call(self._redis.smembers(self._key("set", key))))
+
+    # retention ---------------------------------------------------------------------------
+    async def put_retained(self, key: str, value: JSON, group: str, cap: int) -> list[JSON]:
+        # The evicted keys are read from the list inside the script; fine on one Redis (the
+        # mock's), which is all this backend supports.
+        keys = [self._key("doc", key), self._key("retained", group)]
+        evicted = await self._call(self._put_retained(keys, [dumps(value), cap]))
+        return [json.loads(raw) for raw in evicted]
+
+    async def retained(self, group: str) -> int:
+        return int(await self._call(self._redis.llen(self._key("retained", group))))
 
     # counters ----------------------------------------------------------------------------
     async def hit(self, key: str, expire_seconds: int) -> int:
