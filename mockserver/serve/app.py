@@ -3,6 +3,10 @@
 Whatever aiohttp would answer on its own is answered with the same JSON envelope as everything
 else: unparseable requests (``EnvelopeRequestHandler.handle_error``), unmet ``Expect``ations and
 bodies it cannot read (``_dispatch``). Routing is the gateway's alone (``EnvelopeServer``).
+
+Slow clients cannot hold connections: a request head must arrive within the header timeout
+(aiohttp has none), its body within the same time after it, and an idle keep-alive connection
+closes after the keep-alive timeout (aiohttp's own, 3630 s unless told).
 """
 
 from __future__ import annotations
@@ -32,6 +36,10 @@ access_log = logging.getLogger("mockserver.access")
 _MAX_BODY_BYTES = load_spec().max_body_bytes
 #: Bodies up to this size are read to the end even when over the limit (then discarded).
 _DRAIN_BYTES = 16 * 1024 * 1024
+#: Longest a request head may take to arrive, from the connection's start or its first byte.
+DEFAULT_HEADER_TIMEOUT = 10.0
+#: Longest a keep-alive connection may stay idle between requests.
+DEFAULT_KEEPALIVE_TIMEOUT = 15.0
 
 
 @dataclass
@@ -68,7 +76,8 @@ async def _read_body(request: web.BaseRequest, limit: int) -> tuple[bytes, bool,
     """(body, oversized, drained). Keeps at most ``limit + 1`` bytes — enough to tell an
     over-size body — and reads the rest of a bounded one to the end, so its sender gets the
     answer instead of a reset connection. A body declared or found to be over ``_DRAIN_BYTES``
-    is left unread (``drained`` False): the connection must then be closed."""
+    is left unread (``drained`` False): the connection must then be closed. (The caller bounds
+    the time it may take.)"""
     if request.content_length is not None and request.content_length > _DRAIN_BYTES:
         return b"", True, False
     chunks, size = [], 0
@@ -95,7 +104,9 @@ async def _expect(request: web.BaseRequest) -> None:
     request.writer.output_size = 0  # the interim answer is not the response
 
 
-async def _dispatch(request: web.BaseRequest, gateway: Gateway, base_url: str) -> web.Response:
+async def _dispatch(
+    request: web.BaseRequest, gateway: Gateway, base_url: str, body_timeout: float | None = None
+) -> web.Response:
     message = _message(request, base_url)
     drained = True
     try:
@@ -104,7 +115,15 @@ async def _dispatch(request: web.BaseRequest, gateway: Gateway, base_url: str) -
         return _closing(_response(gateway.reject(message, error)))
     if request.body_exists:
         try:
-            message.body, message.oversized, drained = await _read_body(request, _MAX_BODY_BYTES)
+            async with asyncio.timeout(body_timeout):
+                body = await _read_body(request, _MAX_BODY_BYTES)
+            message.body, message.oversized, drained = body
+        except TimeoutError:
+            request.protocol.stop_reading_body()  # type: ignore[attr-defined]
+            error = ApiError(
+                "BAD_REQUEST", f"The request body did not arrive in {body_timeout:g} s."
+            )
+            return _closing(_response(gateway.reject(message, error)))
         except Exception as exc:  # broken chunking or content-encoding, a dropped connection
             log.info("unreadable request body: %s", _loggable(str(exc)))
             error = ApiError("BAD_REQUEST", "The request body could not be read.")
@@ -151,11 +170,48 @@ class AccessLogger(AbstractAccessLogger):
 
 
 class EnvelopeRequestHandler(RequestHandler):
-    """Answers requests aiohttp cannot parse (or whose handler crashed) with the envelope."""
+    """Answers requests aiohttp cannot parse (or whose handler crashed) with the envelope, and
+    closes a connection whose request head does not arrive within ``header_timeout``: from the
+    connection's start, or from the first byte of a later request (between requests, the idle
+    connection is aiohttp's keep-alive timeout's)."""
 
-    def __init__(self, manager: EnvelopeServer, **kwargs: Any) -> None:
+    def __init__(self, manager: EnvelopeServer, *, header_timeout: float, **kwargs: Any) -> None:
         super().__init__(manager, **kwargs)
         self._gateway = manager.gateway  # the manager is dropped when the connection is lost
+        self._header_timeout = header_timeout
+        self._head_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        self._head_timer = self._loop.call_later(self._header_timeout, self._head_timed_out)
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        # Cheap on the hot path: a whole head in one read resolves the waiter at once.
+        if self._head_timer is None:
+            waiter = self._waiter
+            if waiter is not None and not waiter.done():  # idle, and part of a head came
+                self._head_timer = self._loop.call_later(self._header_timeout, self._head_timed_out)
+
+    def head_arrived(self) -> None:
+        """The request reached the handler: its head was in time."""
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def stop_reading_body(self) -> None:
+        """The answer goes out without the rest of the body and the connection closes: no
+        lingering to read what may never come."""
+        self._lingering_time = 0.0
+
+    def _head_timed_out(self) -> None:
+        self._head_timer = None
+        if not (self._messages or self._request_in_progress):
+            self.force_close()
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        self.head_arrived()
+        super().connection_lost(exc)
 
     def handle_error(
         self,
@@ -182,16 +238,29 @@ class EnvelopeServer(Server):
     """Hands every request straight to the gateway, which does the routing (so no aiohttp
     route, and none of its text/plain errors, stands between them)."""
 
-    def __init__(self, gateway: Gateway, listening: Listening, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        gateway: Gateway,
+        listening: Listening,
+        *,
+        header_timeout: float = DEFAULT_HEADER_TIMEOUT,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(self._handle, **kwargs)
         self.gateway = gateway
         self._listening = listening
+        self._header_timeout = header_timeout
 
     async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
-        return await _dispatch(request, self.gateway, self._listening.base_url)
+        request.protocol.head_arrived()  # type: ignore[attr-defined]
+        return await _dispatch(
+            request, self.gateway, self._listening.base_url, self._header_timeout
+        )
 
     def __call__(self) -> RequestHandler:
-        return EnvelopeRequestHandler(self, loop=self._loop, **self._kwargs)
+        return EnvelopeRequestHandler(
+            self, loop=self._loop, header_timeout=self._header_timeout, **self._kwargs
+        )
 
 
 class EnvelopeRunner(web.AppRunner):
@@ -213,6 +282,8 @@ async def start(
     ssl_context: ssl.SSLContext | None = None,
     reuse_port: bool = False,
     access_log_enabled: bool = True,
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT,
+    keepalive_timeout: float = DEFAULT_KEEPALIVE_TIMEOUT,
 ) -> tuple[EnvelopeRunner, str]:
     """Start serving ``app``; returns the runner (``await runner.cleanup()`` stops it) and the
     base URL with the port actually bound."""
@@ -220,6 +291,8 @@ async def start(
         app,
         access_log_class=AccessLogger,
         access_log=access_log if access_log_enabled else None,
+        header_timeout=header_timeout,
+        keepalive_timeout=keepalive_timeout,
     )
     await runner.setup()
     site = web.TCPSite(runner, host, port, ssl_context=ssl_context, reuse_port=reuse_port)

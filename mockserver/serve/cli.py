@@ -68,7 +68,26 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         help=f"books kept; the oldest are evicted past it (default {DEFAULT_MAX_BOOKS})",
     )
+    serve.add_argument(
+        "--header-timeout",
+        type=_positive_seconds,
+        default=aiohttp_app.DEFAULT_HEADER_TIMEOUT,
+        help="seconds a request head (and then its body) may take to arrive (default %(default)g)",
+    )
+    serve.add_argument(
+        "--keepalive-timeout",
+        type=_positive_seconds,
+        default=aiohttp_app.DEFAULT_KEEPALIVE_TIMEOUT,
+        help="seconds an idle keep-alive connection stays open (default %(default)g)",
+    )
     return parser
+
+
+def _positive_seconds(text: str) -> float:
+    seconds = float(text)
+    if not 0 < seconds < 86400:
+        raise argparse.ArgumentTypeError("expected seconds above 0 and below 86400")
+    return seconds
 
 
 class _MaskingFormatter(logging.Formatter):
@@ -163,6 +182,8 @@ async def _serve(config: MockConfig, args: argparse.Namespace, port: int, *, wor
         ssl_context=ssl_context,
         reuse_port=args.workers > 1,
         access_log_enabled=not args.no_access_log,
+        header_timeout=args.header_timeout,
+        keepalive_timeout=args.keepalive_timeout,
     )
     if not worker:
         _announce(url, config, args, ca_file)
