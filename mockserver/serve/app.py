@@ -12,7 +12,9 @@ closes after the keep-alive timeout (aiohttp's own, 3630 s unless told).
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
+import socket
 import ssl
 import traceback
 from dataclasses import dataclass
@@ -24,6 +26,7 @@ from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_server import Server
 
 from mockserver.core import keys
+from mockserver.core.config import DEFAULT_ADMIN_TOKEN
 from mockserver.core.errors import ApiError
 from mockserver.core.service import MockService
 from mockserver.http.control import ControlApi
@@ -40,6 +43,35 @@ _DRAIN_BYTES = 16 * 1024 * 1024
 DEFAULT_HEADER_TIMEOUT = 10.0
 #: Longest a keep-alive connection may stay idle between requests.
 DEFAULT_KEEPALIVE_TIMEOUT = 15.0
+
+
+def is_loopback(host: str) -> bool:
+    """Whether binding ``host`` listens on loopback only (a name counts if every address it
+    resolves to is loopback; "" and unresolvable names do not)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        pass
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except (OSError, UnicodeError):
+        return False
+    return bool(addresses) and all(ipaddress.ip_address(a).is_loopback for a in addresses)
+
+
+def exposure_refusal(host: str, admin_token: str) -> str | None:
+    """Why the mock must not listen on ``host`` with ``admin_token``, or None if it may: off
+    loopback, the public default token (or none at all) would hand every dev key to anyone on
+    the network."""
+    if admin_token not in ("", DEFAULT_ADMIN_TOKEN) or is_loopback(host):
+        return None
+    return (
+        f"cbk-mock: refusing to listen on {host or 'every interface'} with the default admin "
+        "token (anyone on the network could read the dev keys); set your own with "
+        "--admin-token TOKEN or adminToken in --config"
+    )
 
 
 @dataclass
@@ -286,7 +318,11 @@ async def start(
     keepalive_timeout: float = DEFAULT_KEEPALIVE_TIMEOUT,
 ) -> tuple[EnvelopeRunner, str]:
     """Start serving ``app``; returns the runner (``await runner.cleanup()`` stops it) and the
-    base URL with the port actually bound."""
+    base URL with the port actually bound. Refuses (``ValueError``) a non-loopback ``host``
+    while the control API has the default admin token."""
+    refusal = exposure_refusal(host, app[GATEWAY].service.config.admin_token)
+    if refusal is not None:
+        raise ValueError(refusal)
     runner = EnvelopeRunner(
         app,
         access_log_class=AccessLogger,

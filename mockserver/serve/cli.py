@@ -280,6 +280,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _configure_logging(args.log_level)
     config = config_from_args(args)
+    refusal = aiohttp_app.exposure_refusal(args.host, config.admin_token)
+    if refusal is not None:
+        raise SystemExit(refusal)
     if args.workers > 1:
         _serve_workers(config, args)
     else:
