@@ -3,11 +3,9 @@ clock, scenarios and reset, for tests and SDK authors. Framework-free like the g
 
 from __future__ import annotations
 
-import functools
 import hmac
 import re
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 from mockserver.core import keys
@@ -18,7 +16,7 @@ from mockserver.core.errors import ApiError
 from mockserver.core.service import MockService
 from mockserver.core.validation import offending_fields
 from mockserver.http.messages import Exchange, HttpReply, json_reply
-from mockserver.spec import Spec
+from mockserver.spec import Spec, load_control_spec
 
 ADMIN_HEADER = "X-Mock-Admin-Token"
 Params = dict[str, str]
@@ -26,9 +24,8 @@ Action = Callable[["ControlApi", Exchange, Params], Awaitable[tuple[int, Any]]]
 Handler = Callable[[Exchange, Params], Awaitable[HttpReply]]
 
 
-@functools.cache
 def control_spec() -> Spec:
-    return Spec.load(Path(__file__).resolve().parent.parent / "control-api.yaml")
+    return load_control_spec()
 
 
 def _snake_case(name: str) -> str:
@@ -61,11 +58,19 @@ class ControlApi:
 
     @staticmethod
     def _body(exchange: Exchange, schema: str) -> dict[str, Any]:
+        """The validated body, its integers as ``int`` (JSON's ``7.0`` is the integer 7, and a
+        float stored in Redis would not read back as a counter)."""
         body = exchange.request.json_body() if exchange.request.body else {}
         fields = offending_fields(control_spec().validator(schema), body)
         if fields:
             raise ApiError("VALIDATION_ERROR", "Control request failed validation.", fields=fields)
-        return body
+        properties = control_spec().schema(schema).get("properties", {})
+        return {
+            name: int(value)
+            if properties.get(name, {}).get("type") == "integer" and isinstance(value, float)
+            else value
+            for name, value in body.items()
+        }
 
     # --- actions -------------------------------------------------------------------------
     async def health(self, exchange: Exchange, _: Params) -> tuple[int, Any]:

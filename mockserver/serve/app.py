@@ -95,9 +95,16 @@ def _message(request: web.BaseRequest, base_url: str = "") -> HttpRequest:
     )
 
 
+#: Longest excerpt of a request a log line quotes (parser errors quote raw request bytes).
+LOGGED_EXCERPT_CHARS = 300
+
+
 def _loggable(text: str) -> str:
-    """One line, keys masked (parser errors quote raw request bytes, headers included)."""
-    return keys.mask(" ".join(text.split()))
+    """One line, keys masked, at most ``LOGGED_EXCERPT_CHARS`` long."""
+    line = keys.mask(" ".join(text.split()))
+    if len(line) <= LOGGED_EXCERPT_CHARS:
+        return line
+    return line[:LOGGED_EXCERPT_CHARS] + f"… ({len(line)} characters)"
 
 
 def _response(reply: HttpReply) -> web.Response:
@@ -151,15 +158,14 @@ async def _dispatch(
                 body = await _read_body(request, _MAX_BODY_BYTES)
             message.body, message.oversized, drained = body
         except TimeoutError:
-            request.protocol.stop_reading_body()  # type: ignore[attr-defined]
             error = ApiError(
                 "BAD_REQUEST", f"The request body did not arrive in {body_timeout:g} s."
             )
-            return _closing(_response(gateway.reject(message, error)))
-        except Exception as exc:  # broken chunking or content-encoding, a dropped connection
+            return _unread_body(request, _response(gateway.reject(message, error)))
+        except Exception as exc:  # broken chunking or content-encoding, a body cut short
             log.info("unreadable request body: %s", _loggable(str(exc)))
             error = ApiError("BAD_REQUEST", "The request body could not be read.")
-            return _closing(_response(gateway.reject(message, error)))
+            return _unread_body(request, _response(gateway.reject(message, error)))
     response = _response(await gateway.handle(message))
     return response if drained else _closing(response)
 
@@ -167,6 +173,14 @@ async def _dispatch(
 def _closing(response: web.Response) -> web.Response:
     response.force_close()
     return response
+
+
+def _unread_body(request: web.BaseRequest, response: web.Response) -> web.Response:
+    """Answer and close without reading on: aiohttp would otherwise linger, reading the rest of
+    a body that never comes or cannot be decoded (and log that failure as unhandled)."""
+    if isinstance(request.protocol, EnvelopeRequestHandler):
+        request.protocol.stop_reading_body()
+    return _closing(response)
 
 
 async def _routed(request: web.Request) -> web.Response:
@@ -212,6 +226,8 @@ class EnvelopeRequestHandler(RequestHandler):
         self._gateway = manager.gateway  # the manager is dropped when the connection is lost
         self._header_timeout = header_timeout
         self._head_timer: asyncio.TimerHandle | None = None
+        #: The body stream of the latest request parsed (``eof_received`` may cut it short).
+        self._latest_payload: Any = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
@@ -219,6 +235,8 @@ class EnvelopeRequestHandler(RequestHandler):
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
+        if self._messages:
+            self._latest_payload = self._messages[-1][1]
         # Cheap on the hot path: a whole head in one read resolves the waiter at once.
         if self._head_timer is None:
             waiter = self._waiter
@@ -230,6 +248,20 @@ class EnvelopeRequestHandler(RequestHandler):
         if self._head_timer is not None:
             self._head_timer.cancel()
             self._head_timer = None
+
+    def eof_received(self) -> bool | None:
+        """The client half-closed. A request that came in full or in part can still be
+        answered, so the transport stays open for the answer; a body cut short fails to read
+        (400 BAD_REQUEST). A connection with nothing to answer just closes."""
+        payload = self._latest_payload
+        waiter = self._waiter
+        idle = not self._messages and waiter is not None and not waiter.done()
+        if payload is None or idle:
+            return None
+        if not payload.is_eof():
+            payload.set_exception(ConnectionResetError("the body ended early"))
+        self.close()  # no further requests: close once the answer is out
+        return True
 
     def stop_reading_body(self) -> None:
         """The answer goes out without the rest of the body and the connection closes: no
