@@ -11,7 +11,22 @@ from mockserver.spec import load_spec
 
 KEY_PREFIX = "cbk_live_"
 _KEY_SHAPE = re.compile(load_spec().api_key_pattern)
-_ANY_KEY = re.compile(r"cbk_live_[A-Za-z0-9_-]+")
+#: How a character of a key may be written in a log line: as itself, percent-encoded (also
+#: again and again: ``%255F``), or as a ``\x5f`` or ``\u005f`` escape (a ``repr``, JSON).
+_ESCAPE = r"(?:%(?:25)*|\\x|\\u00)"
+#: The hex codes of the characters of a key's body: ``-``, digits, letters and ``_``.
+_BODY_HEX = r"(?:2[dD]|3[0-9]|4[1-9a-fA-F]|5[0-9aAfF]|6[1-9a-fA-F]|7[0-9aA])"
+
+
+def _written(char: str) -> str:
+    code = f"{ord(char):02x}"
+    return f"(?:{re.escape(char)}|{_ESCAPE}(?:{code}|{code.upper()}))"
+
+
+_ANY_KEY = re.compile(
+    "".join(map(_written, KEY_PREFIX)) + rf"(?:[A-Za-z0-9_-]|{_ESCAPE}{_BODY_HEX})+"
+)
+_ESCAPED = re.compile(_ESCAPE + r"([0-9a-fA-F]{2})")
 
 
 def new_key() -> str:
@@ -35,6 +50,12 @@ def digests_equal(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode(), b.encode())
 
 
+def _masked(match: re.Match[str]) -> str:
+    key = _ESCAPED.sub(lambda m: chr(int(m.group(1), 16)), match.group(0))
+    return f"{KEY_PREFIX}…{key[-4:]}"
+
+
 def mask(text: str) -> str:
-    """Replace anything shaped like a key by its prefix and last four characters."""
-    return _ANY_KEY.sub(lambda m: f"{KEY_PREFIX}…{m.group(0)[-4:]}", text)
+    """Replace anything shaped like a key, however it is written (see ``_ESCAPE``), by its
+    prefix and its last four characters."""
+    return _ANY_KEY.sub(_masked, text)

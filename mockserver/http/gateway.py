@@ -138,7 +138,9 @@ class Gateway:
         except BackendUnavailable as exc:
             # The shared records (users, keys, books) live in Redis and it is down: an
             # upstream dependency failed, not the mock.
-            log.warning("state store unavailable (request %s): %s", exchange.request_id, exc)
+            log.warning(
+                "state store unavailable (request %s): %s", keys.mask(exchange.request_id), exc
+            )
             unavailable = ApiError(
                 "EXTERNAL_SERVICE_ERROR", "The state store is unavailable.", status=503
             )
