@@ -15,13 +15,14 @@ from mockserver.core.accounts import DEV_USERS, Accounts, Principal, dev_user_id
 from mockserver.core.books import Book, JobScenario
 from mockserver.core.clock import Clock, make_clock
 from mockserver.core.config import MockConfig
-from mockserver.core.errors import ApiError
+from mockserver.core.errors import ApiError, BackendUnavailable
 from mockserver.core.idempotency import Claim, IdempotencyStore, Replay
 from mockserver.core.ids import new_uuid
 from mockserver.core.limits import AuthFailureGuard, Quotas, RateLimit, RateLimiter, WindowCounter
-from mockserver.core.outage import OutageMonitor
+from mockserver.core.outage import GuardedStore, OutageMonitor
 from mockserver.core.scenarios import ScenarioQueue
 from mockserver.core.state.base import StateBackend
+from mockserver.core.state.memory import MemoryBackend
 from mockserver.core.validation import fingerprint, validate_book_id, validate_create_body
 from mockserver.spec import load_spec
 
@@ -47,9 +48,16 @@ class MockService:
     ) -> None:
         spec = load_spec()
         self.config = config
-        self.db = db
         self.cache = cache or db
         self.outage = OutageMonitor()
+        self._records = db
+        #: Records in a shared store (``--workers``): no request can be served while it is down
+        #: (503), so every call goes through the outage monitor.
+        if db.name != MemoryBackend.name:
+            db = GuardedStore(db, self.outage)
+        self.db = db
+        #: ``store_reachable`` probes the shared store (records or cache) through the monitor.
+        self._probe = GuardedStore(self.cache, self.outage)
         self.clock: Clock = make_clock(config.clock, db, config.clock_start)
         self.accounts = Accounts(db, config.plans)
         self.windows = WindowCounter(self.cache, spec.rate_limit_window, self.outage)
@@ -70,6 +78,14 @@ class MockService:
         ):
             await self.seed_dev_users()
 
+    async def store_reachable(self) -> bool:
+        """Whether the shared store answers (probed at most once per interval while down)."""
+        try:
+            await self._probe.ping()
+        except BackendUnavailable:
+            return False
+        return True
+
     async def seed_dev_users(self) -> None:
         for name, plan in DEV_USERS.items():
             issued = await self.accounts.create_user(
@@ -81,13 +97,13 @@ class MockService:
     async def reset(self) -> None:
         self.windows.forget_fallback()
         await self.db.flush()
-        if self.cache is not self.db:
+        if self.cache is not self._records:
             await self.cache.flush()
         await self.start()
 
     async def close(self) -> None:
-        await self.db.close()
-        if self.cache is not self.db:
+        await self._records.close()
+        if self.cache is not self._records:
             await self.cache.close()
 
     async def now(self) -> float:

@@ -12,7 +12,7 @@ from mockserver.core import keys
 from mockserver.core.accounts import DEV_USERS, dev_user_id
 from mockserver.core.books import JobScenario
 from mockserver.core.clock import isoformat, parse_iso
-from mockserver.core.errors import ApiError
+from mockserver.core.errors import ApiError, BackendUnavailable
 from mockserver.core.service import MockService
 from mockserver.core.validation import offending_fields
 from mockserver.http.messages import Exchange, HttpReply, json_reply
@@ -74,14 +74,20 @@ class ControlApi:
 
     # --- actions -------------------------------------------------------------------------
     async def health(self, exchange: Exchange, _: Params) -> tuple[int, Any]:
+        """Liveness: always 200, also while the shared store is down (``cacheReachable``)."""
         svc = self.service
+        reachable = await svc.store_reachable()
+        try:
+            books = await svc.books_held() if reachable else None
+        except BackendUnavailable:
+            reachable, books = False, None
         return 200, {
             "status": "ok",
             "clock": svc.clock.mode,
             "db": svc.db.name,
             "cache": svc.cache.name,
-            "cacheReachable": not svc.outage.down,
-            "books": await svc.books_held(),
+            "cacheReachable": reachable,
+            "books": books,
             "maxBooks": svc.config.max_books,
         }
 

@@ -138,7 +138,8 @@ class Gateway:
         except BackendUnavailable as exc:
             # The shared records (users, keys, books) live in Redis and it is down: an
             # upstream dependency failed, not the mock.
-            log.warning(
+            # (The outage itself is logged once, by the outage monitor.)
+            log.debug(
                 "state store unavailable (request %s): %s", keys.mask(exchange.request_id), exc
             )
             unavailable = ApiError(

@@ -131,6 +131,9 @@ class StateBackend(Protocol):
     async def peek_all(self, key: str) -> list[JSON]: ...
 
     # lifecycle ---------------------------------------------------------------------------
+    async def ping(self) -> None:
+        """Reach the store once (``BackendUnavailable`` if it cannot be reached)."""
+
     async def flush(self) -> None:
         """Forget everything this backend holds (only its own namespace or database)."""
 

@@ -250,6 +250,9 @@ class MemoryBackend:
             "queued": sum(map(len, self._queues.values())),
         }
 
+    async def ping(self) -> None:
+        return None
+
     async def flush(self) -> None:
         self.__init__()
 

@@ -5,13 +5,19 @@ and idempotency claims stay exact across worker processes. Keys live under a pre
 sub-namespace per kind of value, as the in-memory backend keeps them apart), and ``flush`` only
 removes that prefix. Connection problems surface as ``BackendUnavailable`` after short timeouts
 and without client-side retries: a retried increment could count twice.
+
+After Redis restarts, stale pooled connections must not make the mock flip between reachable and
+unreachable: a connection failure drops every idle pooled connection at once, and a connection
+idle for a while is checked with PING before use and replaced if dead (the command itself is
+still sent once).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
@@ -30,6 +36,8 @@ CONNECT_TIMEOUT_SECONDS = 1.0
 COMMAND_TIMEOUT_SECONDS = 2.0
 MAX_CONNECTIONS = 64
 POOL_WAIT_SECONDS = 5.0
+#: A pooled connection idle for longer is PINGed before its next command.
+HEALTH_CHECK_SECONDS = 1.0
 
 T = TypeVar("T")
 _UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError)
@@ -140,6 +148,18 @@ return merged
 _KINDS = ("doc", "set", "counter", "due", "queue", "retained")
 
 
+class _ReplacedWhenDead:
+    """For redis-py connection classes: a failed health-check PING (Redis restarted while the
+    connection sat in the pool) reconnects instead of failing the command about to be sent."""
+
+    async def check_health(self) -> None:
+        try:
+            await super().check_health()  # type: ignore[misc]
+        except RedisConnectionError:
+            await self.disconnect()  # type: ignore[attr-defined]
+            await self.connect()  # type: ignore[attr-defined]
+
+
 def _glob_escape(text: str) -> str:
     return "".join("\\" + c if c in "*?[]\\" else c for c in text)
 
@@ -162,8 +182,12 @@ class RedisBackend:
             decode_responses=True,
             socket_connect_timeout=CONNECT_TIMEOUT_SECONDS,
             socket_timeout=COMMAND_TIMEOUT_SECONDS,
+            health_check_interval=HEALTH_CHECK_SECONDS,
             retry=Retry(NoBackoff(), 0),
         )
+        base: Any = pool.connection_class  # TCP, TLS or Unix socket, by the URL
+        pool.connection_class = type(f"Checked{base.__name__}", (_ReplacedWhenDead, base), {})
+        self._pool = pool
         self._redis = aioredis.Redis.from_pool(pool)
         self._hit = self._redis.register_script(_HIT)
         self._hit_unless = self._redis.register_script(_HIT_UNLESS)
@@ -179,12 +203,21 @@ class RedisBackend:
     def _key(self, kind: str, key: str) -> str:
         return f"{self.prefix}{kind}:{key}"
 
-    @staticmethod
-    async def _call(awaitable: Awaitable[T]) -> T:
+    async def _call(self, awaitable: Awaitable[T]) -> T:
         try:
             return await awaitable
         except _UNREACHABLE as exc:
+            await self._drop_idle_connections()
             raise BackendUnavailable(f"redis: {exc}") from exc
+
+    async def _drop_idle_connections(self) -> None:
+        """Their sockets are as dead as the one that just failed (or soon stale): the next
+        commands connect afresh instead of failing one stale connection after another."""
+        with contextlib.suppress(Exception):
+            await self._pool.disconnect(inuse_connections=False)
+
+    async def ping(self) -> None:
+        await self._call(self._redis.ping())
 
     # documents ---------------------------------------------------------------------------
     async def get(self, key: str) -> JSON | None:
@@ -320,6 +353,7 @@ class RedisBackend:
             if batch:
                 await self._redis.unlink(*batch)
         except _UNREACHABLE as exc:
+            await self._drop_idle_connections()
             raise BackendUnavailable(f"redis: {exc}") from exc
 
     async def close(self) -> None:
