@@ -304,6 +304,30 @@ def test_workers_answer_503_and_health_says_so_while_redis_is_down(workers_on, r
     assert {h["cacheReachable"] for h in health} == {False}
 
 
+def test_workers_reseed_the_dev_users_when_redis_comes_back_empty(workers_on, redis_server):
+    running, _ = workers_on
+    with httpx.Client(base_url=running.url, timeout=30) as http:
+        redis_server.kill()
+        assert _get(http, running).status_code == 503
+        redis_server.start()  # empty: no users, no keys
+        deadline = time.monotonic() + 10
+        while _get(http, running).status_code != 404:
+            assert time.monotonic() < deadline, "the dev keys did not work again"
+            time.sleep(0.1)
+        assert {h["cacheReachable"] for h in (http.get("/_mock/health").json()["data"],)} == {True}
+
+
+def test_workers_reseed_after_a_restart_they_did_not_notice(workers_on, redis_server):
+    running, _ = workers_on
+    with httpx.Client(base_url=running.url, timeout=30) as http:
+        assert _get(http, running).status_code == 404
+        redis_server.kill()
+        redis_server.start()
+        time.sleep(1.2)
+        replies = [_get(http, running).status_code for _ in range(6)]
+    assert replies == [404] * 6
+
+
 async def test_hung_redis_costs_one_timeout_per_probe_interval(redis_server):
     """Records in Redis (the --workers layout, in one process): once a request has timed out,
     the others are answered 503 at once, but one probe per interval."""

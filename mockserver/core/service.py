@@ -7,11 +7,12 @@ counters and idempotency records. Both are ``StateBackend``s — in memory, or R
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 from mockserver.core import images, keys
-from mockserver.core.accounts import DEV_USERS, Accounts, Principal, dev_user_id
+from mockserver.core.accounts import DEV_USERS, Accounts, Principal, dev_keys, dev_user_id
 from mockserver.core.books import Book, JobScenario
 from mockserver.core.clock import Clock, make_clock
 from mockserver.core.config import MockConfig
@@ -26,6 +27,7 @@ from mockserver.core.state.memory import MemoryBackend
 from mockserver.core.validation import fingerprint, validate_book_id, validate_create_body
 from mockserver.spec import load_spec
 
+log = logging.getLogger("mockserver.state")
 SEEDED_KEY = "seeded"
 #: The retention group of every stored book, oldest first.
 BOOKS = "books"
@@ -52,12 +54,14 @@ class MockService:
         self.outage = OutageMonitor()
         self._records = db
         #: Records in a shared store (``--workers``): no request can be served while it is down
-        #: (503), so every call goes through the outage monitor.
+        #: (503), so every call goes through the outage monitor, and one that finds it back
+        #: re-seeds what a store that came back empty lost.
         if db.name != MemoryBackend.name:
-            db = GuardedStore(db, self.outage)
+            db = GuardedStore(db, self.outage, on_recovery=self._store_returned)
         self.db = db
         #: ``store_reachable`` probes the shared store (records or cache) through the monitor.
-        self._probe = GuardedStore(self.cache, self.outage)
+        self._probe = GuardedStore(self.cache, self.outage, on_recovery=self._store_returned)
+        self._dev_keys = frozenset(dev_keys().values()) if config.seed_dev_users else frozenset()
         self.clock: Clock = make_clock(config.clock, db, config.clock_start)
         self.accounts = Accounts(db, config.plans)
         self.windows = WindowCounter(self.cache, spec.rate_limit_window, self.outage)
@@ -71,12 +75,22 @@ class MockService:
 
     # --- lifecycle -----------------------------------------------------------------------
     async def start(self) -> None:
-        """Seed the dev users once per state (several workers may race here: one wins)."""
+        await self.ensure_seeded()
+
+    async def ensure_seeded(self) -> bool:
+        """Seed the dev users once per state (several workers may race here: one wins); True
+        if this call seeded them."""
         if (
             self.config.seed_dev_users
             and await self.db.claim(SEEDED_KEY, {"expiresAt": 1e18}, 0.0) is None
         ):
             await self.seed_dev_users()
+            return True
+        return False
+
+    async def _store_returned(self) -> None:
+        if await self.ensure_seeded():
+            log.warning("the state store came back empty: dev users seeded again")
 
     async def store_reachable(self) -> bool:
         """Whether the shared store answers (probed at most once per interval while down)."""
@@ -116,7 +130,7 @@ class MockService:
         """auth → plan → per-minute limit. An address past its failed-attempt limit gets 429
         for any key it sends, so the block is no oracle for which key is valid."""
         try:
-            principal = await self.accounts.authenticate(presented_key)
+            principal = await self._authenticate(presented_key)
         except ApiError as error:
             if error.status == 401:
                 raise await self.auth_guard.failed(address, now, error) from None
@@ -132,6 +146,19 @@ class MockService:
         if rate is None:
             raise self.auth_guard.blocked(now)
         return principal, rate
+
+    async def _authenticate(self, presented_key: str | None) -> Principal:
+        """As ``Accounts.authenticate``; a dev key unknown to a store that lost the dev users
+        (Redis restarted empty without the mock noticing an outage) seeds them again."""
+        try:
+            return await self.accounts.authenticate(presented_key)
+        except ApiError as error:
+            if error.code != "INVALID_API_KEY" or presented_key not in self._dev_keys:
+                raise
+            if not await self.ensure_seeded():
+                raise
+        log.warning("a dev key was unknown to the state store: dev users seeded again")
+        return await self.accounts.authenticate(presented_key)
 
     async def create_story(
         self,
