@@ -9,7 +9,7 @@ PORT   ?= 8080
 HOST   ?=
 KEYS   ?=
 
-.PHONY: run test lint format load bench clean
+.PHONY: run test lint format load bench soak clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ is required (set PYTHON=...)")'
@@ -37,6 +37,10 @@ load: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m loadtests.bench $(BENCH_ARGS)
+
+# make soak SOAK_ARGS="--minutes 10 --max-books 50000" (add --workers 2 --redis-url URL for Redis)
+soak: $(STAMP)
+	$(BIN)/python -m loadtests.soak $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis loadtests/reports
