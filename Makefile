@@ -16,7 +16,7 @@ DOCUMENTS := openapi.yaml mockserver/control-api.yaml
 export REDOCLY_TELEMETRY := off
 export REDOCLY_SUPPRESS_UPDATE_NOTICE := true
 
-.PHONY: run test lint format clients node-deps load bench clean
+.PHONY: run test lint format clients node-deps load bench soak clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ is required (set PYTHON=...)")'
@@ -57,6 +57,10 @@ load: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m loadtests.bench $(BENCH_ARGS)
+
+# make soak SOAK_ARGS="--minutes 10 --max-books 50000" (add --workers 2 --redis-url URL for Redis)
+soak: $(STAMP)
+	$(BIN)/python -m loadtests.soak $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .hypothesis loadtests/reports

@@ -283,6 +283,13 @@ def _absolutize(node: Any) -> Any:
 
 
 @functools.cache
+def load_control_spec() -> Spec:
+    """The mock's own control API, ``mockserver/control-api.yaml``: its request bodies, and
+    the parameters of the ``X-Mock-Scenario`` header with their ranges."""
+    return Spec.load(Path(__file__).resolve().parent / "control-api.yaml")
+
+
+@functools.cache
 def load_spec() -> Spec:
     """The process-wide contract (parsed once)."""
     return Spec.load()

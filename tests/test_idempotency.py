@@ -3,13 +3,20 @@ book for concurrent duplicates — on both state backends."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
+from mockserver.core.errors import ApiError
+from mockserver.core.idempotency import IdempotencyStore
+from mockserver.core.keys import dev_key
 from tests.limits_kit import advance, code, remaining, set_usage, together, usage, user_books
 
 pytestmark = pytest.mark.mock_config(clock="manual")
 
 REPLAYED = "Idempotent-Replayed"
+#: A claim lease short enough to lapse within a test (the server's is 30 s).
+LEASE = 0.3
 
 
 @pytest.fixture
@@ -137,16 +144,66 @@ async def test_replay_is_served_even_when_the_daily_cap_is_reached(
 async def test_a_key_in_flight_with_another_body_is_taken_over_when_the_first_is_refused():
     """Only accepted creates are remembered: a different body waits for the first request and,
     if that one is refused, gets the key instead of a 409."""
-    import asyncio
-
-    from mockserver.core.idempotency import Claim, IdempotencyStore
+    from mockserver.core.idempotency import Claim
     from mockserver.core.outage import OutageMonitor
     from mockserver.core.state.memory import MemoryBackend
 
     store = IdempotencyStore(MemoryBackend(), 86400, OutageMonitor())
-    first = await store.begin("user", "key-1", "body-a", 0.0)
-    second = asyncio.ensure_future(store.begin("user", "key-1", "body-b", 0.0))
+    first = await store.begin("user", "key-1", "body-a", "book-a", 0.0)
+    second = asyncio.ensure_future(store.begin("user", "key-1", "body-b", "book-b", 0.0))
     await asyncio.sleep(0.02)
     assert not second.done()
     await store.abandon(first)
     assert isinstance(await asyncio.wait_for(second, 5), Claim)
+
+
+class SlowFirstCreate:
+    """Holds the first create between its claim and its book for ``hold`` seconds, past a short
+    lease, then lets it be accepted (or refused with ``refusal``)."""
+
+    def __init__(self, service, hold: float, refusal: Exception | None = None) -> None:
+        self.original, self.hold, self.refusal = service.quotas.reserve, hold, refusal
+        self.calls = 0
+        service.quotas.reserve = self.reserve
+
+    async def reserve(self, *args):
+        self.calls += 1
+        if self.calls == 1:
+            await asyncio.sleep(self.hold)
+            if self.refusal is not None:
+                raise self.refusal
+        return await self.original(*args)
+
+
+async def _takeover(service, create_body, refusal=None):
+    """Request A claims the key and stalls past its lease; B takes the key over and is
+    accepted; then A ends. Returns (A's outcome, B's book id, what a third request gets)."""
+    service.idempotency = IdempotencyStore(
+        service.cache, 86400, service.outage, lease_seconds=LEASE
+    )
+    SlowFirstCreate(service, hold=LEASE * 3, refusal=refusal)
+    now = await service.now()
+    principal, _ = await service.authorize(dev_key("pro"), "127.0.0.1", now)
+
+    def create():
+        return service.create_story(principal, dict(create_body), "lease-key", None, now)
+
+    first = asyncio.ensure_future(create())
+    await asyncio.sleep(LEASE / 3)
+    second = await create()  # waits for the claim in flight, then takes the lapsed key over
+    outcome = await asyncio.gather(first, return_exceptions=True)
+    return outcome[0], second, await create()
+
+
+async def test_request_whose_lease_lapsed_cannot_overwrite_the_takeover(backend_mock, create_body):
+    first, second, third = await _takeover(backend_mock.service, create_body)
+    assert not second.replayed
+    assert first.book_id != second.book_id
+    assert third.replayed and third.book_id == second.book_id
+
+
+async def test_request_whose_lease_lapsed_cannot_abandon_the_takeover(backend_mock, create_body):
+    refused = ApiError("DAILY_CAP_EXCEEDED", "refused late")
+    first, second, third = await _takeover(backend_mock.service, create_body, refused)
+    assert first is refused
+    assert third.replayed and third.book_id == second.book_id

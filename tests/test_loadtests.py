@@ -345,3 +345,29 @@ def test_load_run_against_mock_workers_on_redis_passes(tmp_path: Path, load_redi
         tmp_path, "--mock-workers", "2", "--redis-url", load_redis_url, "--run-time", "4s"
     )
     assert (code, verdict["breaches"]) == (0, [])
+
+
+# --- the soak benchmark ----------------------------------------------------------------------
+def test_soak_smoke_holds_the_cap_and_reports_memory(tmp_path: Path) -> None:
+    """A few seconds of ``python -m loadtests.soak`` past a small cap: the mock never holds more
+    books than the cap, the first book is evicted (404), and the series is written."""
+    output = tmp_path / "soak.json"
+    options = {"--minutes": "0.12", "--max-books": "400", "--sample-seconds": "1"}
+    options |= {"--concurrency": "8", "--flat-mb": "30", "--output": str(output)}
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "loadtests.soak",
+            "--strict",
+            *(x for o in options.items() for x in o),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-2000:]
+    report = json.loads(output.read_text())
+    assert report["capHeld"] and report["maxHeld"] == 400 and report["firstBookStatus"] == 404
+    assert report["created"] > 400 and report["failures"] == {}
+    assert len(report["samples"]) >= 5

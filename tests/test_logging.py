@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from urllib.parse import unquote
 
 import httpx
 import pytest
@@ -15,7 +16,7 @@ from mockserver.core.accounts import dev_keys
 from mockserver.core.config import MockConfig
 from mockserver.core.runtime import build_service
 from mockserver.serve import app as aiohttp_app
-from mockserver.testing.process import MockProcess
+from mockserver.testing.process import MockProcess, RunningMock
 from tests.mock_kit import SOME_UUID, raw_exchange
 
 PRO_KEY = dev_keys()["pro"]
@@ -123,3 +124,56 @@ def test_server_log_of_the_cli_never_contains_a_key():
     assert " 404 " in log and "unparseable request" in log  # the log is really written
     assert all(key not in log for key in dev_keys().values())
     assert MASKED in log
+
+
+def _percent_encoded(text: str, lower: bool = False) -> str:
+    encoded = "".join(f"%{ord(c):02X}" for c in text)
+    return encoded.lower() if lower else encoded
+
+
+ENCODED_KEYS = {
+    "underscores encoded": PRO_KEY.replace("_", "%5F"),
+    "every character encoded": _percent_encoded(PRO_KEY),
+    "lower-case hex": _percent_encoded(PRO_KEY, lower=True),
+    "split by one escape": PRO_KEY[:12] + "%5F" + PRO_KEY[13:],
+    "split by escapes in the body": PRO_KEY[:16] + "%5f" + PRO_KEY[17:22] + "%30" + PRO_KEY[23:],
+    "double-encoded": PRO_KEY.replace("_", "%255F"),
+}
+
+
+def _fully_decoded(text: str) -> str:
+    for _ in range(4):
+        text = unquote(text)
+    return re.sub(r"\\x([0-9a-fA-F]{2})", lambda m: chr(int(m.group(1), 16)), text)
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[tuple[RunningMock, MockProcess]]:
+    process = MockProcess()
+    with process as running:
+        yield running, process
+
+
+def _requests(written: str) -> dict[str, bytes]:
+    head = "Host: x\r\n"
+    return {
+        "path": f"GET /v1/stories/{written} HTTP/1.1\r\n{head}\r\n",
+        "query": f"GET /v1/stories/{SOME_UUID}?api_key={written} HTTP/1.1\r\n{head}\r\n",
+        "request id": f"GET /_mock/health HTTP/1.1\r\n{head}X-Request-Id: {written}\r\n\r\n",
+        "parser error": f"GET / HTTP/1.1\r\n{head}x-api-key: {written}\x01\r\n\r\n",
+    }
+
+
+@pytest.mark.parametrize("where", ["path", "query", "request id", "parser error"])
+@pytest.mark.parametrize("written", list(ENCODED_KEYS.values()), ids=list(ENCODED_KEYS))
+async def test_keys_are_masked_however_they_are_encoded(served, written, where):
+    running, process = served
+    before = len(process.log_path.read_text())
+    await raw_exchange(running.url, _requests(written)[where].encode())
+    await asyncio.sleep(0.1)
+    logged = process.log_path.read_text()[before:]
+    assert logged.strip(), "the request is logged"
+    decoded = _fully_decoded(logged)
+    assert PRO_KEY not in decoded
+    assert PRO_KEY[9:-4] not in decoded  # no part of the secret but the last four
+    assert written not in logged

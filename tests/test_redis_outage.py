@@ -1,15 +1,21 @@
-"""A real Redis outage: our own redis-server, killed and restarted under a running mock
-(``--redis-url``, records in memory). Deduplication is skipped while Redis is gone, requests
-still succeed, one warning is logged per outage, and the mock recovers by itself."""
+"""A real Redis outage: our own redis-server, killed, hung (SIGSTOP) and restarted under a
+running mock. With ``--redis-url`` alone (records in memory) deduplication is skipped while
+Redis is gone, requests still succeed, one warning is logged per outage, and the mock recovers
+by itself. With ``--workers`` (records in Redis) the mock answers 503 EXTERNAL_SERVICE_ERROR and
+says so in /_mock/health. Either way a hung Redis costs one timeout per probe interval, and a
+Redis that returns is used at once, without flip-flopping on stale connections."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -17,6 +23,7 @@ import redis
 
 from mockserver.testing.process import MockProcess, RunningMock
 from tests.limits_kit import code, remaining
+from tests.mock_kit import SOME_UUID
 
 REPLAYED = "Idempotent-Replayed"
 WARNING = "shared state unreachable"
@@ -56,8 +63,18 @@ class RedisServer:
 
     def kill(self) -> None:
         if self.process is not None and self.process.poll() is None:
+            self.resume()
             self.process.kill()
             self.process.wait(timeout=10)
+
+    def hang(self) -> None:
+        """SIGSTOP: connections stay open and every command times out."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGCONT)
 
 
 @pytest.fixture
@@ -229,3 +246,121 @@ async def test_shared_records_without_redis_answer_503_external_service_error():
         )
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "EXTERNAL_SERVICE_ERROR"
+
+
+# --- settling after a restart, both layouts ------------------------------------------------
+def _burst(client: Client, prefix: str, size: int = 20) -> list[bool]:
+    """``size`` keys created twice each, concurrently (many pooled connections at once):
+    whether each second create was deduplicated."""
+    with ThreadPoolExecutor(size) as pool:
+        return list(pool.map(client.deduplicates, [f"{prefix}-{n}" for n in range(size)]))
+
+
+def test_restart_settles_at_once_without_flip_flop(client, redis_server):
+    """Stale pooled connections used to make the mock flip between reachable and unreachable
+    several times after a restart, losing deduplication each time."""
+    assert all(_burst(client, "warm"))  # fills the connection pool
+    redis_server.kill()
+    client.create("down")
+    redis_server.start()
+    client.wait_until_deduplicating()
+    assert all(all(_burst(client, f"after-{round}")) for round in range(3))
+    assert (client.log_count(WARNING), client.log_count(RECOVERED)) == (1, 1)
+
+
+def test_restart_between_requests_needs_no_outage_at_all(client, redis_server):
+    assert all(_burst(client, "warm"))
+    redis_server.kill()
+    redis_server.start()
+    time.sleep(1.2)  # idle pooled connections are checked before use, and replaced
+    assert all(_burst(client, "after"))
+    assert client.log_count(WARNING) == 0
+
+
+# --- the records layout: --workers ---------------------------------------------------------
+@pytest.fixture
+def workers_on(redis_server) -> Iterator[tuple[RunningMock, MockProcess]]:
+    process = MockProcess(
+        "--workers", "2", "--redis-url", redis_server.url, "--clock", "manual", "--no-access-log"
+    )
+    with process as running:
+        yield running, process
+
+
+def _get(http: httpx.Client, running: RunningMock) -> httpx.Response:
+    return http.get(f"/v1/stories/{SOME_UUID}", headers={"x-api-key": running.keys["pro"]})
+
+
+def test_workers_answer_503_and_health_says_so_while_redis_is_down(workers_on, redis_server):
+    running, _ = workers_on
+    with httpx.Client(base_url=running.url, timeout=30) as http:
+        assert _get(http, running).status_code == 404
+        redis_server.kill()
+        replies = [_get(http, running) for _ in range(6)]
+        health = [http.get("/_mock/health").json()["data"] for _ in range(6)]
+    assert {(r.status_code, r.json()["error"]["code"]) for r in replies} == {
+        (503, "EXTERNAL_SERVICE_ERROR")
+    }
+    assert {h["cacheReachable"] for h in health} == {False}
+
+
+def test_workers_reseed_the_dev_users_when_redis_comes_back_empty(workers_on, redis_server):
+    running, _ = workers_on
+    with httpx.Client(base_url=running.url, timeout=30) as http:
+        redis_server.kill()
+        assert _get(http, running).status_code == 503
+        redis_server.start()  # empty: no users, no keys
+        deadline = time.monotonic() + 10
+        while _get(http, running).status_code != 404:
+            assert time.monotonic() < deadline, "the dev keys did not work again"
+            time.sleep(0.1)
+        assert {h["cacheReachable"] for h in (http.get("/_mock/health").json()["data"],)} == {True}
+
+
+def test_workers_reseed_after_a_restart_they_did_not_notice(workers_on, redis_server):
+    running, _ = workers_on
+    with httpx.Client(base_url=running.url, timeout=30) as http:
+        assert _get(http, running).status_code == 404
+        redis_server.kill()
+        redis_server.start()
+        time.sleep(1.2)
+        replies = [_get(http, running).status_code for _ in range(6)]
+    assert replies == [404] * 6
+
+
+async def test_hung_redis_costs_one_timeout_per_probe_interval(redis_server):
+    """Records in Redis (the --workers layout, in one process): once a request has timed out,
+    the others are answered 503 at once, but one probe per interval."""
+    from mockserver.core.config import MockConfig
+    from mockserver.core.outage import RETRY_SECONDS
+    from mockserver.core.state.redis import COMMAND_TIMEOUT_SECONDS
+    from mockserver.testing.process import serve_in_process
+
+    config = MockConfig(redis_url=redis_server.url, shared_records=True, clock="manual")
+    async with serve_in_process(config) as running, httpx.AsyncClient(timeout=30) as http:
+
+        async def timed_get() -> tuple[int, float]:
+            started = time.monotonic()
+            reply = await http.get(
+                f"{running.url}/v1/stories/{SOME_UUID}", headers={"x-api-key": running.keys["pro"]}
+            )
+            return reply.status_code, time.monotonic() - started
+
+        assert (await timed_get())[0] == 404
+        redis_server.hang()
+        try:
+            assert (await timed_get())[0] == 503  # waits out one command timeout
+            window = 2.0
+            started = time.monotonic()
+            tasks = []
+            while time.monotonic() - started < window:
+                tasks.append(asyncio.ensure_future(timed_get()))
+                await asyncio.sleep(0.05)
+            results = await asyncio.gather(*tasks)
+        finally:
+            redis_server.resume()
+    waited = [t for status, t in results if t >= COMMAND_TIMEOUT_SECONDS / 2]
+    print(f"\n{len(results)} requests during {window:g} s of hung Redis: {len(waited)} waited")
+    assert {status for status, _ in results} == {503}
+    assert len(waited) <= window / RETRY_SECONDS + 1
+    assert len(results) >= 3 * len(waited)

@@ -208,20 +208,43 @@ async def test_header_delay_still_answers_normally(client, pro_headers):
 
 
 @pytest.mark.parametrize(
-    "value",
+    ("value", "field"),
     [
-        "error=404",
-        "error=abc",
-        "fail-at-page=0",
-        "fail-at-page=-1",
-        "stall-at-page=x",
-        "delay-ms=",
-        "explode",
-        "error",
-        "fail-at-page=1.5",
+        ("error=404", "error"),
+        ("error=abc", "error"),
+        ("fail-at-page=0", "fail-at-page"),
+        ("fail-at-page=-1", "fail-at-page"),
+        ("fail-at-page=1001", "fail-at-page"),
+        ("stall-at-page=x", "stall-at-page"),
+        ("delay-ms=", "delay-ms"),
+        ("delay-ms=30001", "delay-ms"),
+        ("error", "error"),
+        ("fail-at-page=1.5", "fail-at-page"),
     ],
 )
-async def test_malformed_header_is_bad_request_with_rate_limit_headers(client, pro_headers, value):
+async def test_number_out_of_its_range_is_a_validation_error_naming_it(
+    client, pro_headers, value, field
+):
+    response = await client.get(
+        f"/v1/stories/{SOME_UUID}", headers={**pro_headers, "X-Mock-Scenario": value}
+    )
+    assert list(error_of(response, 400, "VALIDATION_ERROR")["fields"]) == [field]
+    assert response.headers["x-ratelimit-remaining"].isdigit()
+
+
+async def test_every_offending_number_is_named(client, pro_headers):
+    value = "delay-ms=0, fail-at-page=2, stall-at-page=99999"
+    response = await client.get(
+        f"/v1/stories/{SOME_UUID}", headers={**pro_headers, "X-Mock-Scenario": value}
+    )
+    assert set(error_of(response, 400, "VALIDATION_ERROR")["fields"]) == {
+        "delay-ms",
+        "stall-at-page",
+    }
+
+
+@pytest.mark.parametrize("value", ["explode", "delay=5", "fail-at-page=2, boom=1"])
+async def test_unknown_scenario_is_bad_request_with_rate_limit_headers(client, pro_headers, value):
     response = await client.get(
         f"/v1/stories/{SOME_UUID}", headers={**pro_headers, "X-Mock-Scenario": value}
     )
@@ -241,10 +264,10 @@ async def test_header_is_ignored_when_scenarios_are_disabled(client, pro_headers
 
 
 @pytest.mark.parametrize("value", ["delay-ms=²", "error=５00", "fail-at-page=３"])
-async def test_scenario_numbers_in_other_digits_are_bad_request(client, pro_headers, value):
+async def test_scenario_numbers_in_other_digits_are_validation_errors(client, pro_headers, value):
     response = await client.get(
         "/v1/stories/4cf184ed-0a29-4860-a257-0f8998357121",
         headers={**pro_headers, "X-Mock-Scenario": value.encode()},
     )
     assert response.status_code == 400
-    assert response.json()["error"]["code"] == "BAD_REQUEST"
+    assert response.json()["error"]["code"] == "VALIDATION_ERROR"

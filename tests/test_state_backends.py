@@ -200,6 +200,47 @@ async def test_claim_lease_lapses_unless_the_record_is_overwritten(backend):
     }
 
 
+async def test_replace_if_changes_only_a_document_that_still_matches(backend):
+    await backend.put("claim", {"owner": "a", "state": "pending"})
+    assert not await backend.replace_if("claim", "owner", "b", {"owner": "b", "state": "done"})
+    assert not await backend.replace_if("claim", "owner", "b", None)
+    assert not await backend.replace_if("missing", "owner", "a", {"owner": "a"})
+    assert await backend.get("claim") == {"owner": "a", "state": "pending"}
+    assert await backend.replace_if("claim", "owner", "a", {"owner": "a", "state": "done"})
+    assert (await backend.get("claim"))["state"] == "done"
+    assert await backend.replace_if("claim", "owner", "a", None)
+    assert await backend.get("claim") is None
+    assert await backend.get("missing") is None
+
+
+async def test_replace_if_keeps_the_expiry_it_is_given(backend):
+    await backend.put("claim", {"owner": "a"})
+    await backend.replace_if("claim", "owner", "a", {"owner": "a"}, expire_seconds=0.05)
+    await asyncio.sleep(0.15)
+    assert await backend.get("claim") is None
+
+
+async def test_concurrent_replace_if_has_exactly_one_winner(backend):
+    await backend.put("claim", {"owner": "a"})
+    results = await asyncio.gather(
+        *(backend.replace_if("claim", "owner", "a", {"owner": f"n{n}"}) for n in range(30))
+    )
+    assert results.count(True) == 1
+
+
+async def test_memory_collects_the_counters_of_ended_windows(monkeypatch):
+    backend, clock = MemoryBackend(), [1000.0]
+    monkeypatch.setattr("mockserver.core.state.memory.time.monotonic", lambda: clock[0])
+    for window in range(100):
+        for _ in range(3):
+            await backend.hit(f"rl:user:{window}", 120)
+        await backend.hit_unless(f"auth:{window}", 120, f"rl:user:{window}", 10)
+        clock[0] += 60
+    assert backend.footprint()["counters"] <= 2 * 3  # this window's and the last two's
+    assert await backend.read_counter("rl:user:99") == 3
+    assert await backend.read_counter("rl:user:0") == 0
+
+
 async def test_pop_due_returns_each_due_item_exactly_once(backend):
     for due in (1.0, 2.0, 2.0, 5.0):
         await backend.schedule("r", due, {"amount": 7})  # equal items must all survive

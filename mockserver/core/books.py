@@ -54,20 +54,27 @@ class Book:
     page_seconds: float
     scenario: JobScenario = field(default_factory=JobScenario)
     title: str | None = None
+    #: The SHA-256 of the Idempotency-Key it was created with: its record goes when it goes.
+    idempotency_digest: str | None = None
 
     # --- persistence ---------------------------------------------------------------------
-    def to_record(self) -> dict[str, Any]:
-        # Every field is a JSON scalar but ``scenario`` (a flat dataclass): far cheaper than
-        # ``dataclasses.asdict``, which deep-copies each value. (``vars`` also holds cached
-        # properties, which are no part of the record.)
-        record = {name: value for name, value in vars(self).items() if name in _RECORD_FIELDS}
-        return {**record, "scenario": dict(vars(self.scenario))}
+    def to_record(self) -> list[Any]:
+        """What cannot be derived, as a JSON array in field order: no field names, no title,
+        summary, pages or URLs (``render`` derives them), so a mock holding many books stays
+        small in memory and in Redis."""
+        scenario = self.scenario
+        return [
+            *(getattr(self, name) for name in _RECORD_FIELDS),
+            scenario.fail_at_page,
+            scenario.stall_at_page,
+            scenario.error_message,
+        ]
 
     @classmethod
-    def from_record(cls, record: dict[str, Any]) -> Book:
-        data = dict(record)
-        data["scenario"] = JobScenario(**data.get("scenario") or {})
-        return cls(**data)
+    def from_record(cls, record: list[Any]) -> Book:
+        fields = dict(zip(_RECORD_FIELDS, record, strict=False))
+        fields["scenario"] = _scenario(*record[len(_RECORD_FIELDS) :])
+        return cls(**fields)
 
     # --- timeline ------------------------------------------------------------------------
     @property
@@ -190,4 +197,14 @@ class Book:
         return index is not None and index < done - 1
 
 
-_RECORD_FIELDS = frozenset(field.name for field in dataclasses.fields(Book))
+_RECORD_FIELDS = tuple(field.name for field in dataclasses.fields(Book) if field.name != "scenario")
+_NO_SCENARIO = JobScenario()
+
+
+def _scenario(
+    fail_at_page: int | None, stall_at_page: int | None, error_message: str | None
+) -> JobScenario:
+    """Books without a forced scenario (nearly all) share one value."""
+    if fail_at_page is None and stall_at_page is None and error_message is None:
+        return _NO_SCENARIO
+    return JobScenario(fail_at_page, stall_at_page, error_message)

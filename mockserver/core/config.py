@@ -19,6 +19,9 @@ MAX_JOURNAL_SIZE = 100_000
 #: Generation time per page: fast by default; the realistic one matches the page's example.
 DEFAULT_PAGE_SECONDS = 0.25
 REALISTIC_PAGE_SECONDS = 13.0
+#: Books kept before the oldest are evicted: a mock holding this many stays under about 1 GB
+#: (docs/operations.md has the measured figures).
+DEFAULT_MAX_BOOKS = 500_000
 _PLAN_FIELDS = {
     "apiAccess": "api_access",
     "requestsPerMinute": "requests_per_minute",
@@ -40,6 +43,7 @@ _FIELDS = {
     "redisPrefix": "redis_prefix",
     "journalSize": "journal_size",
     "journalControl": "journal_control",
+    "maxBooks": "max_books",
 }
 
 
@@ -73,6 +77,8 @@ class MockConfig:
     journal_size: int = DEFAULT_JOURNAL_SIZE
     #: Journal the control API's own calls too (``/_mock/…``), not only the public API's.
     journal_control: bool = False
+    #: Books kept; past it the oldest are evicted with their idempotency records (then 404).
+    max_books: int = DEFAULT_MAX_BOOKS
 
     def with_overrides(self, raw: dict[str, Any]) -> MockConfig:
         """Apply a YAML/JSON mapping in the spec's camelCase vocabulary."""

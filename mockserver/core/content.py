@@ -7,6 +7,9 @@ import hashlib
 import re
 
 _WORD = re.compile(r"[\w']+")
+#: Texts kept per function: enough for the books being polled while they generate (a settled
+#: story is cached whole, encoded), bounded so that long runs do not grow with every book.
+_CACHED = 2048
 _TITLE_MAX = 80
 #: First words that are not names: lower-cased when the idea continues a sentence.
 _COMMON_OPENERS = frozenset(
@@ -26,7 +29,7 @@ _OPENINGS = (
 )
 
 
-@functools.lru_cache(maxsize=16384)
+@functools.lru_cache(maxsize=_CACHED)
 def title_for(idea: str) -> str:
     words = _WORD.findall(idea)
     if words and words[0].lower() in {"a", "an", "the"}:
@@ -34,13 +37,13 @@ def title_for(idea: str) -> str:
     return " ".join(w.capitalize() for w in words[:6])[:_TITLE_MAX] or "A Storybook"
 
 
-@functools.lru_cache(maxsize=16384)
+@functools.lru_cache(maxsize=_CACHED)
 def slug_for(title: str, book_id: str) -> str:
     base = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") or "story"
     return f"{base}-{book_id[:8]}"
 
 
-@functools.lru_cache(maxsize=16384)
+@functools.lru_cache(maxsize=_CACHED)
 def summary_for(idea: str, tone: str | None, age_range: str | None) -> str:
     mood = (tone or "gentle").replace("_", " ")
     clipped = idea.strip()[:200]
@@ -53,7 +56,7 @@ def _mid_sentence(idea: str) -> str:
     return idea[0].lower() + idea[1:] if first.lower() in _COMMON_OPENERS else idea
 
 
-@functools.lru_cache(maxsize=16384)
+@functools.lru_cache(maxsize=_CACHED)
 def page_text(book_id: str, idea: str, index: int) -> str:
     seed = hashlib.sha256(f"{book_id}:{index}".encode()).digest()[0]
     if index == 0:

@@ -3,6 +3,10 @@
 Only accepted (202) creates are remembered. A request that finds the key claimed by a request
 still in flight waits for it, then replays its result (or takes the key over if the first one
 was refused). When the store is unreachable, deduplication is skipped and nothing else fails.
+
+A claim reserves the id of the book its request is about to create, and is only ever finished
+(completed or abandoned) by compare-and-set on that id: a request that outlived its lease, whose
+key another request has taken over since, cannot overwrite or delete the newer claim.
 """
 
 from __future__ import annotations
@@ -34,34 +38,62 @@ class Replay:
 class Claim:
     record_key: str
     fingerprint: str
+    #: The id of the book the claiming request creates: the claim's owner token.
+    book_id: str
+    #: What the book keeps to find the record again (``IdempotencyStore.forget``).
+    key_digest: str
 
 
 class IdempotencyStore:
-    def __init__(self, store: StateBackend, ttl_seconds: int, outage: OutageMonitor) -> None:
+    def __init__(
+        self,
+        store: StateBackend,
+        ttl_seconds: int,
+        outage: OutageMonitor,
+        *,
+        lease_seconds: float = CLAIM_LEASE_SECONDS,
+    ) -> None:
         self._store = store
         self._ttl = ttl_seconds
         self._outage = outage
+        self._lease = lease_seconds
 
     @staticmethod
-    def record_key(user_id: str, idempotency_key: str) -> str:
-        hashed = hashlib.sha256(idempotency_key.encode("utf-8", "surrogatepass")).hexdigest()
-        return f"idem:{user_id}:{hashed}"
+    def key_digest(idempotency_key: str) -> str:
+        """128 bits of the key's SHA-256: kept in every keyed book and record, so half the
+        bytes of the whole digest matter on a mock holding hundreds of thousands."""
+        raw = idempotency_key.encode("utf-8", "surrogatepass")
+        return hashlib.sha256(raw).hexdigest()[:32]
+
+    @classmethod
+    def record_key(cls, user_id: str, idempotency_key: str) -> str:
+        return cls._record_key(user_id, cls.key_digest(idempotency_key))
+
+    @staticmethod
+    def _record_key(user_id: str, key_digest: str) -> str:
+        return f"idem:{user_id}:{key_digest}"
 
     async def begin(
-        self, user_id: str, idempotency_key: str, fingerprint: str, now: float
+        self, user_id: str, idempotency_key: str, fingerprint: str, book_id: str, now: float
     ) -> Claim | Replay | None:
-        """A Claim to go ahead, a Replay of the original, or None when deduplication is off."""
+        """A Claim to go ahead and create book ``book_id``, a Replay of the original, or None
+        when deduplication is off."""
         if not self._outage.available():
             return None
         key = self.record_key(user_id, idempotency_key)
-        pending = {"state": "pending", "fingerprint": fingerprint, "expiresAt": now + self._ttl}
+        pending = {
+            "state": "pending",
+            "fingerprint": fingerprint,
+            "bookId": book_id,
+            "expiresAt": now + self._ttl,
+        }
         deadline = time.monotonic() + IN_FLIGHT_WAIT_SECONDS
         try:
             while True:
-                existing = await self._store.claim(key, pending, now, CLAIM_LEASE_SECONDS)
+                existing = await self._store.claim(key, pending, now, self._lease)
                 self._outage.succeeded()
                 if existing is None:
-                    return Claim(record_key=key, fingerprint=fingerprint)
+                    return Claim(key, fingerprint, book_id, self.key_digest(idempotency_key))
                 if existing["state"] == "done":
                     if existing["fingerprint"] != fingerprint:
                         raise ApiError(
@@ -82,22 +114,30 @@ class IdempotencyStore:
             return None
 
     async def complete(self, claim: Claim, replay: Replay, now: float) -> None:
+        """Remember the accepted create, unless the claim lapsed and the key was taken over."""
         record = {
             "state": "done",
             "fingerprint": claim.fingerprint,
-            "bookId": replay.book_id,
+            "bookId": claim.book_id,
             "taskId": replay.task_id,
             "status": replay.status,
             "expiresAt": now + self._ttl,
         }
-        try:
-            await self._store.put(claim.record_key, record, expire_seconds=self._ttl)
-        except BackendUnavailable as exc:
-            self._outage.failed("idempotency", exc)
+        await self._finish(claim, record)
 
     async def abandon(self, claim: Claim) -> None:
         """The create was refused: forget the claim so the key can be used again."""
+        await self._finish(claim, None)
+
+    async def forget(self, user_id: str, key_digest: str, book_id: str) -> None:
+        """Book ``book_id`` was evicted: its record goes too (unless the key has a newer one)."""
+        await self._replace(self._record_key(user_id, key_digest), book_id, None)
+
+    async def _finish(self, claim: Claim, record: dict[str, object] | None) -> None:
+        await self._replace(claim.record_key, claim.book_id, record)
+
+    async def _replace(self, key: str, book_id: str, record: dict[str, object] | None) -> None:
         try:
-            await self._store.delete(claim.record_key)
+            await self._store.replace_if(key, "bookId", book_id, record, expire_seconds=self._ttl)
         except BackendUnavailable as exc:
             self._outage.failed("idempotency", exc)

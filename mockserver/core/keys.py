@@ -11,10 +11,23 @@ from mockserver.spec import load_spec
 
 KEY_PREFIX = load_spec().api_key_prefix
 _KEY_SHAPE = re.compile(load_spec().api_key_pattern)
-_ANY_KEY_SHAPE = re.escape(KEY_PREFIX) + r"[A-Za-z0-9_-]+"
-_ANY_KEY = re.compile(_ANY_KEY_SHAPE)
-_ANY_KEY_BYTES = re.compile(_ANY_KEY_SHAPE.encode())
-_MASKED_PREFIX = f"{KEY_PREFIX}…".encode()
+#: How a character of a key may be written in a log line: as itself, percent-encoded (also
+#: again and again: ``%255F``), or as a ``\x5f`` or ``\u005f`` escape (a ``repr``, JSON).
+_ESCAPE = r"(?:%(?:25)*|\\x|\\u00)"
+#: The hex codes of the characters of a key's body: ``-``, digits, letters and ``_``.
+_BODY_HEX = r"(?:2[dD]|3[0-9]|4[1-9a-fA-F]|5[0-9aAfF]|6[1-9a-fA-F]|7[0-9aA])"
+
+
+def _written(char: str) -> str:
+    code = f"{ord(char):02x}"
+    return f"(?:{re.escape(char)}|{_ESCAPE}(?:{code}|{code.upper()}))"
+
+
+_ANY_KEY = re.compile(
+    "".join(map(_written, KEY_PREFIX)) + rf"(?:[A-Za-z0-9_-]|{_ESCAPE}{_BODY_HEX})+"
+)
+_ESCAPED = re.compile(_ESCAPE + r"([0-9a-fA-F]{2})")
+_ANY_KEY_BYTES = re.compile(_ANY_KEY.pattern.encode())
 
 
 def new_key() -> str:
@@ -38,14 +51,24 @@ def digests_equal(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode(), b.encode())
 
 
+def _masked_text(written: str) -> str:
+    key = _ESCAPED.sub(lambda m: chr(int(m.group(1), 16)), written)
+    return f"{KEY_PREFIX}…{key[-4:]}"
+
+
+def _masked(match: re.Match[str]) -> str:
+    return _masked_text(match.group(0))
+
+
 def mask(text: str) -> str:
-    """Replace anything shaped like a key by its prefix and last four characters."""
-    return _ANY_KEY.sub(lambda m: f"{KEY_PREFIX}…{m.group(0)[-4:]}", text)
+    """Replace anything shaped like a key, however it is written (see ``_ESCAPE``), by its
+    prefix and its last four characters."""
+    return _ANY_KEY.sub(_masked, text)
 
 
 def mask_bytes(data: bytes) -> bytes:
     """``mask`` for UTF-8 text (a whole encoded document in one pass)."""
-    return _ANY_KEY_BYTES.sub(lambda m: _MASKED_PREFIX + m.group(0)[-4:], data)
+    return _ANY_KEY_BYTES.sub(lambda m: _masked_text(m.group(0).decode()).encode(), data)
 
 
 def is_key_shaped(text: str) -> bool:

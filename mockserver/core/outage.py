@@ -7,8 +7,14 @@ While the store is down, callers skip it (``available()`` is False) except for o
 
 from __future__ import annotations
 
+import inspect
 import logging
 import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from mockserver.core.errors import BackendUnavailable
+from mockserver.core.state.base import StateBackend
 
 log = logging.getLogger("mockserver.state")
 
@@ -46,3 +52,46 @@ class OutageMonitor:
         if self.down:
             self.down = False
             log.warning("shared state reachable again after outage %d", self.outages)
+
+
+class GuardedStore:
+    """A state backend whose every call goes through an ``OutageMonitor``: while the store is
+    down, calls fail at once with ``BackendUnavailable`` except one probe per interval — so a
+    hung Redis costs one timeout per probe interval, not one per request — and the first call
+    that succeeds after an outage runs ``on_recovery`` (re-seeding a store that came back
+    empty) before it returns.
+
+    For the records layout (``--workers``), where no request can be served without the store."""
+
+    def __init__(
+        self,
+        store: StateBackend,
+        monitor: OutageMonitor,
+        on_recovery: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        self._store = store
+        self._monitor = monitor
+        self._on_recovery = on_recovery
+        self.name = store.name
+
+    def __getattr__(self, operation: str) -> Any:
+        call = getattr(self._store, operation)
+        if not inspect.iscoroutinefunction(call):
+            return call
+
+        async def guarded(*args: Any, **kwargs: Any) -> Any:
+            if not self._monitor.available():
+                raise BackendUnavailable("the shared state store is down (probing it)")
+            try:
+                result = await call(*args, **kwargs)
+            except BackendUnavailable as exc:
+                self._monitor.failed("records", exc)
+                raise
+            if self._monitor.down:
+                self._monitor.succeeded()
+                if self._on_recovery is not None:
+                    await self._on_recovery()
+            return result
+
+        setattr(self, operation, guarded)  # built once per operation
+        return guarded

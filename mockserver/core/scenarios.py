@@ -6,7 +6,10 @@ Queued through the control API (``/_mock/scenarios``) or per request with the he
 * ``error=500`` (``INTERNAL_ERROR``), ``error=502`` or ``error=503`` (``EXTERNAL_SERVICE_ERROR``);
 * ``fail-at-page=K`` — the created job fails when it reaches page K (the cover is page 1);
 * ``stall-at-page=K`` — the created job stays ``processing`` at page K forever;
-* ``delay-ms=N`` — answer after N milliseconds (at most 30000).
+* ``delay-ms=N`` — answer after N milliseconds.
+
+The ranges of the numbers are ``x-mock-scenario-header`` in ``control-api.yaml``; a number out
+of its range is a VALIDATION_ERROR naming the parameter, an unknown parameter a BAD_REQUEST.
 """
 
 from __future__ import annotations
@@ -18,9 +21,12 @@ from mockserver.core.books import JobScenario
 from mockserver.core.errors import ApiError
 from mockserver.core.state.base import StateBackend
 from mockserver.core.validation import whole_number
+from mockserver.spec import load_control_spec
 
 HEADER = "X-Mock-Scenario"
-MAX_DELAY_MS = 30_000
+#: Parameter name → its schema: ``{enum}`` or ``{type: integer, minimum, maximum}``.
+PARAMETERS: dict[str, dict[str, Any]] = load_control_spec().document["x-mock-scenario-header"]
+MAX_DELAY_MS = PARAMETERS["delay-ms"]["maximum"]
 FORCED_ERRORS = {
     500: ("INTERNAL_ERROR", "Internal server error (forced by the mock)."),
     502: ("EXTERNAL_SERVICE_ERROR", "An upstream service failed (forced by the mock)."),
@@ -40,15 +46,18 @@ def forced_error(status: int) -> ApiError:
     return ApiError(code, message, status=status, meta={"forced": True})
 
 
-def _invalid(reason: str) -> ApiError:
-    return ApiError("BAD_REQUEST", f"Invalid {HEADER} header: {reason}.")
+def _in_range(schema: dict[str, Any], number: int | None) -> bool:
+    if number is None:
+        return False
+    if "enum" in schema:
+        return number in schema["enum"]
+    return bool(schema["minimum"] <= number <= schema["maximum"])
 
 
-def _positive_int(name: str, value: str) -> int:
-    number = whole_number(value)
-    if number is None or number < 1:
-        raise _invalid(f"{name} takes a whole number of at least 1")
-    return number
+def _expected(schema: dict[str, Any]) -> str:
+    if "enum" in schema:
+        return "Expected one of: " + ", ".join(map(str, schema["enum"]))
+    return f"Expected a whole number from {schema['minimum']} to {schema['maximum']}"
 
 
 NO_SCENARIO = RequestScenario()
@@ -57,23 +66,23 @@ NO_SCENARIO = RequestScenario()
 def parse_header(value: str | None) -> RequestScenario:
     if not value:
         return NO_SCENARIO
-    error_status, delay_ms, fail_at, stall_at = None, 0, None, None
+    numbers: dict[str, int] = {}
+    offending: dict[str, str] = {}
     for token in (t.strip() for t in value.split(",")):
         name, _, arg = token.partition("=")
-        if name == "error":
-            if whole_number(arg) not in FORCED_ERRORS:
-                raise _invalid("error takes 500, 502 or 503")
-            error_status = whole_number(arg)
-        elif name == "delay-ms":
-            delay_ms = min(MAX_DELAY_MS, _positive_int(name, arg))
-        elif name == "fail-at-page":
-            fail_at = _positive_int(name, arg)
-        elif name == "stall-at-page":
-            stall_at = _positive_int(name, arg)
+        schema = PARAMETERS.get(name)
+        if schema is None:
+            raise ApiError("BAD_REQUEST", f"Invalid {HEADER} header: unknown scenario {name!r}.")
+        number = whole_number(arg)
+        if _in_range(schema, number):
+            numbers[name] = number  # type: ignore[assignment]
         else:
-            raise _invalid(f"unknown scenario {name!r}")
+            offending[name] = _expected(schema)
+    if offending:
+        raise ApiError("VALIDATION_ERROR", f"Invalid {HEADER} header.", fields=offending)
+    fail_at, stall_at = numbers.get("fail-at-page"), numbers.get("stall-at-page")
     job = JobScenario(fail_at_page=fail_at, stall_at_page=stall_at) if fail_at or stall_at else None
-    return RequestScenario(error_status=error_status, delay_ms=delay_ms, job=job)
+    return RequestScenario(numbers.get("error"), numbers.get("delay-ms", 0), job)
 
 
 def _job_view(job: JobScenario) -> dict[str, Any]:

@@ -8,16 +8,17 @@ counters and idempotency records. Both are ``StateBackend``s — in memory, or R
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from mockserver.core import images, keys
-from mockserver.core.accounts import Accounts, Identity, Principal
+from mockserver.core.accounts import Accounts, Identity, Principal, dev_keys
 from mockserver.core.books import Book, JobScenario
 from mockserver.core.clock import Clock, make_clock
 from mockserver.core.config import MockConfig
 from mockserver.core.dev import DEV_USERS, dev_user_id
-from mockserver.core.errors import ApiError
-from mockserver.core.idempotency import IdempotencyStore
+from mockserver.core.errors import ApiError, BackendUnavailable
+from mockserver.core.idempotency import Claim, IdempotencyStore
 from mockserver.core.ids import new_uuid
 from mockserver.core.journal import Journal
 from mockserver.core.limits import (
@@ -28,12 +29,16 @@ from mockserver.core.limits import (
     Reservation,
     WindowCounter,
 )
-from mockserver.core.outage import OutageMonitor
+from mockserver.core.outage import GuardedStore, OutageMonitor
 from mockserver.core.scenarios import ScenarioQueue
 from mockserver.core.state.base import StateBackend
+from mockserver.core.state.memory import MemoryBackend
 from mockserver.spec import load_spec
 
+log = logging.getLogger("mockserver.state")
 SEEDED_KEY = "seeded"
+#: The retention group of every stored book, oldest first.
+BOOKS = "books"
 
 
 class MockService:
@@ -42,9 +47,18 @@ class MockService:
     ) -> None:
         spec = load_spec()
         self.config = config
-        self.db = db
         self.cache = cache or db
         self.outage = OutageMonitor()
+        self._records = db
+        #: Records in a shared store (``--workers``): no request can be served while it is down
+        #: (503), so every call goes through the outage monitor, and one that finds it back
+        #: re-seeds what a store that came back empty lost.
+        if db.name != MemoryBackend.name:
+            db = GuardedStore(db, self.outage, on_recovery=self._store_returned)
+        self.db = db
+        #: ``store_reachable`` probes the shared store (records or cache) through the monitor.
+        self._probe = GuardedStore(self.cache, self.outage, on_recovery=self._store_returned)
+        self._dev_keys = frozenset(dev_keys().values()) if config.seed_dev_users else frozenset()
         self.clock: Clock = make_clock(config.clock, db, config.clock_start)
         self.accounts = Accounts(db, config.plans)
         self.windows = WindowCounter(self.cache, spec.rate_limit_window, self.outage)
@@ -62,12 +76,30 @@ class MockService:
 
     # --- lifecycle -----------------------------------------------------------------------
     async def start(self) -> None:
-        """Seed the dev users once per state (several workers may race here: one wins)."""
+        await self.ensure_seeded()
+
+    async def ensure_seeded(self) -> bool:
+        """Seed the dev users once per state (several workers may race here: one wins); True
+        if this call seeded them."""
         if (
             self.config.seed_dev_users
             and await self.db.claim(SEEDED_KEY, {"expiresAt": 1e18}, 0.0) is None
         ):
             await self.seed_dev_users()
+            return True
+        return False
+
+    async def _store_returned(self) -> None:
+        if await self.ensure_seeded():
+            log.warning("the state store came back empty: dev users seeded again")
+
+    async def store_reachable(self) -> bool:
+        """Whether the shared store answers (probed at most once per interval while down)."""
+        try:
+            await self._probe.ping()
+        except BackendUnavailable:
+            return False
+        return True
 
     async def seed_dev_users(self) -> None:
         for name, plan in DEV_USERS.items():
@@ -80,13 +112,13 @@ class MockService:
     async def reset(self) -> None:
         self.windows.forget_fallback()
         await self.db.flush()
-        if self.cache is not self.db:
+        if self.cache is not self._records:
             await self.cache.flush()
         await self.start()
 
     async def close(self) -> None:
-        await self.db.close()
-        if self.cache is not self.db:
+        await self._records.close()
+        if self.cache is not self._records:
             await self.cache.close()
 
     async def now(self) -> float:
@@ -96,9 +128,22 @@ class MockService:
     async def identify(self, presented_key: str | None, address: str, now: float) -> Identity:
         """``auth``; a refusal counts against the client's address (``RequestLimits``)."""
         try:
-            return await self.accounts.identify(presented_key)
+            return await self._identify(presented_key)
         except ApiError as error:
             raise await self.limits.refused(error, address, now) from None
+
+    async def _identify(self, presented_key: str | None) -> Identity:
+        """As ``Accounts.identify``; a dev key unknown to a store that lost the dev users
+        (Redis restarted empty without the mock noticing an outage) seeds them again."""
+        try:
+            return await self.accounts.identify(presented_key)
+        except ApiError as error:
+            if error.code != "INVALID_API_KEY" or presented_key not in self._dev_keys:
+                raise
+            if not await self.ensure_seeded():
+                raise
+        log.warning("a dev key was unknown to the state store: dev users seeded again")
+        return await self.accounts.identify(presented_key)
 
     async def admit(self, identity: Identity, address: str, now: float) -> Principal:
         """``plan``; while the address is blocked, its refusal is the block's 429."""
@@ -110,8 +155,10 @@ class MockService:
     async def accept(
         self,
         principal: Principal,
+        book_id: str,
         payload: dict[str, Any],
         job: JobScenario | None,
+        claim: Claim | None,
         reservation: Reservation,
         now: float,
     ) -> Book:
@@ -120,7 +167,7 @@ class MockService:
         back later if its job is forced to fail."""
         try:
             book = Book(
-                id=new_uuid(),
+                id=book_id,
                 user_id=principal.user.id,
                 task_id=new_uuid(),
                 source="api",
@@ -133,6 +180,7 @@ class MockService:
                 created_at=now,
                 page_seconds=self.config.page_seconds,
                 scenario=job or await self.scenarios.next_job(principal.user.id) or JobScenario(),
+                idempotency_digest=None if claim is None else claim.key_digest,
             )
             await self._save(book)
         except BaseException:
@@ -160,8 +208,20 @@ class MockService:
         return await self.db.load(f"book:{book_id}", Book.from_record)
 
     async def _save(self, book: Book) -> None:
-        await self.db.put(f"book:{book.id}", book.to_record())
+        """Store the book as the newest; past ``max_books`` the oldest go, and with each its
+        place in its user's list and its idempotency record."""
+        evicted = await self.db.put_retained(
+            f"book:{book.id}", book.to_record(), BOOKS, self.config.max_books
+        )
         await self.db.add_member(f"user-books:{book.user_id}", book.id)
+        for record in evicted:
+            old = Book.from_record(record)
+            await self.db.remove_member(f"user-books:{old.user_id}", old.id)
+            if old.idempotency_digest is not None:
+                await self.idempotency.forget(old.user_id, old.idempotency_digest, old.id)
+
+    async def books_held(self) -> int:
+        return await self.db.retained(BOOKS)
 
     async def add_dashboard_book(
         self,

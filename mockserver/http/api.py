@@ -21,6 +21,7 @@ from mockserver.core.books import Book
 from mockserver.core.codec import dumps
 from mockserver.core.errors import ApiError
 from mockserver.core.idempotency import Claim, Replay
+from mockserver.core.ids import new_uuid
 from mockserver.core.limits import RateLimit, Reservation
 from mockserver.core.service import MockService
 from mockserver.core.validation import fingerprint, validate_book_id, validate_create_body
@@ -51,6 +52,7 @@ class Call:
     __slots__ = (
         "body",
         "book",
+        "book_id",
         "claim",
         "exchange",
         "idempotency_key",
@@ -82,6 +84,8 @@ class Call:
         self.claim: Claim | None = None
         self.reservation: Reservation | None = None
         self.book: Book | None = None
+        #: The id of the book to create: the idempotency claim's owner token.
+        self.book_id = ""
         #: What to give back if a later step fails, latest first.
         self.undo: list[Callable[[], Awaitable[None]]] = []
 
@@ -288,8 +292,13 @@ class PublicApi:
             return None
         assert call.principal is not None
         store = self.service.idempotency
+        call.book_id = new_uuid()
         outcome = await store.begin(
-            call.principal.user.id, call.idempotency_key, fingerprint(call.payload), call.now
+            call.principal.user.id,
+            call.idempotency_key,
+            fingerprint(call.payload),
+            call.book_id,
+            call.now,
         )
         if isinstance(outcome, Replay):
             reply = _accepted(call.exchange, outcome)
@@ -310,7 +319,13 @@ class PublicApi:
     async def _accept(self, call: Call) -> None:
         assert call.principal is not None and call.reservation is not None
         call.book = await self.service.accept(
-            call.principal, call.payload, call.scenario.job, call.reservation, call.now
+            call.principal,
+            call.book_id or new_uuid(),
+            call.payload,
+            call.scenario.job,
+            call.claim,
+            call.reservation,
+            call.now,
         )
         call.undo.clear()  # the book is stored: its credits are spent, its key is used
         if call.claim is not None:

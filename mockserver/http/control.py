@@ -8,7 +8,6 @@ import functools
 import hmac
 import re
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -16,23 +15,22 @@ from mockserver.core import keys
 from mockserver.core.books import JobScenario
 from mockserver.core.clock import isoformat, parse_iso
 from mockserver.core.dev import ADMIN_HEADER, DEV_USERS, dev_user_id
-from mockserver.core.errors import ApiError
+from mockserver.core.errors import ApiError, BackendUnavailable
 from mockserver.core.journal import DEFAULT_LIMIT, JournalQuery
 from mockserver.core.service import MockService
 from mockserver.core.validation import offending_fields, whole_number
 from mockserver.http import console
 from mockserver.http.assets import asset_reply
 from mockserver.http.messages import Exchange, HttpReply, json_reply
-from mockserver.spec import Spec
+from mockserver.spec import Spec, load_control_spec
 
 Params = dict[str, str]
 Action = Callable[["ControlApi", Exchange, Params], Awaitable[tuple[int, Any] | HttpReply]]
 Handler = Callable[[Exchange, Params], Awaitable[HttpReply]]
 
 
-@functools.cache
 def control_spec() -> Spec:
-    return Spec.load(Path(__file__).resolve().parent.parent / "control-api.yaml")
+    return load_control_spec()
 
 
 def _snake_case(name: str) -> str:
@@ -85,11 +83,19 @@ class ControlApi:
 
     @staticmethod
     def _body(exchange: Exchange, schema: str) -> dict[str, Any]:
+        """The validated body, its integers as ``int`` (JSON's ``7.0`` is the integer 7, and a
+        float stored in Redis would not read back as a counter)."""
         body = exchange.request.json_body() if exchange.request.body else {}
         fields = offending_fields(control_spec().validator(schema), body)
         if fields:
             raise ApiError("VALIDATION_ERROR", "Control request failed validation.", fields=fields)
-        return body
+        properties = control_spec().schema(schema).get("properties", {})
+        return {
+            name: int(value)
+            if properties.get(name, {}).get("type") == "integer" and isinstance(value, float)
+            else value
+            for name, value in body.items()
+        }
 
     @staticmethod
     def _query(exchange: Exchange, operation_id: str) -> dict[str, Any]:
@@ -114,13 +120,21 @@ class ControlApi:
 
     # --- actions -------------------------------------------------------------------------
     async def health(self, exchange: Exchange, _: Params) -> tuple[int, Any]:
+        """Liveness: always 200, also while the shared store is down (``cacheReachable``)."""
         svc = self.service
+        reachable = await svc.store_reachable()
+        try:
+            books = await svc.books_held() if reachable else None
+        except BackendUnavailable:
+            reachable, books = False, None
         return 200, {
             "status": "ok",
             "clock": svc.clock.mode,
             "db": svc.db.name,
             "cache": svc.cache.name,
-            "cacheReachable": not svc.outage.down,
+            "cacheReachable": reachable,
+            "books": books,
+            "maxBooks": svc.config.max_books,
             "adminHeader": ADMIN_HEADER,
             "console": console.ENTRY,
             "journalSize": svc.journal.size,

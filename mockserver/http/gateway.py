@@ -160,8 +160,11 @@ class Gateway:
             return self.error_reply(exchange, failure)
         if isinstance(failure, BackendUnavailable):
             # The shared records (users, keys, books) live in Redis and it is down: an
-            # upstream dependency failed, not the mock.
-            log.warning("state store unavailable (request %s): %s", exchange.request_id, failure)
+            # upstream dependency failed, not the mock. The outage itself is logged once, by
+            # the outage monitor.
+            log.debug(
+                "state store unavailable (request %s): %s", keys.mask(exchange.request_id), failure
+            )
             unavailable = ApiError(
                 "EXTERNAL_SERVICE_ERROR", "The state store is unavailable.", status=503
             )

@@ -30,6 +30,7 @@ from mockserver.core.accounts import dev_keys
 from mockserver.core.clock import CLOCK_MODES
 from mockserver.core.config import (
     DEFAULT_JOURNAL_SIZE,
+    DEFAULT_MAX_BOOKS,
     DEFAULT_PAGE_SECONDS,
     MAX_JOURNAL_SIZE,
     REALISTIC_PAGE_SECONDS,
@@ -131,8 +132,34 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"),
         help="least severe log messages shown",
     )
+    # Hardening for long runs and hostile clients (docs/operations.md).
+    serve.add_argument(
+        "--max-books",
+        type=int,
+        help=f"books kept; the oldest are evicted past it, with their idempotency records"
+        f" (default: {DEFAULT_MAX_BOOKS}, or the config's)",
+    )
+    serve.add_argument(
+        "--header-timeout",
+        type=_positive_seconds,
+        default=aiohttp_app.DEFAULT_HEADER_TIMEOUT,
+        help="seconds a request head (and then its body) may take to arrive",
+    )
+    serve.add_argument(
+        "--keepalive-timeout",
+        type=_positive_seconds,
+        default=aiohttp_app.DEFAULT_KEEPALIVE_TIMEOUT,
+        help="seconds an idle keep-alive connection stays open",
+    )
     proxy_cli.add_commands(sub)
     return parser
+
+
+def _positive_seconds(text: str) -> float:
+    seconds = float(text)
+    if not 0 < seconds < 86400:
+        raise argparse.ArgumentTypeError("expected seconds above 0 and below 86400")
+    return seconds
 
 
 class _MaskingFormatter(logging.Formatter):
@@ -164,7 +191,7 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
         overrides["page_seconds"] = REALISTIC_PAGE_SECONDS
     if args.page_seconds is not None:
         overrides["page_seconds"] = args.page_seconds
-    for name in ("clock", "admin_token", "redis_url"):
+    for name in ("clock", "admin_token", "redis_url", "max_books"):
         if getattr(args, name) is not None:
             overrides[name] = getattr(args, name)
     if args.validate_responses:
@@ -182,6 +209,10 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
         raise SystemExit("cbk-mock: page seconds must not be negative")
     if not isinstance(config.journal_size, int) or not 0 <= config.journal_size <= MAX_JOURNAL_SIZE:
         raise SystemExit(f"cbk-mock: journal size must be 0..{MAX_JOURNAL_SIZE}")
+    if not isinstance(config.max_books, int) or isinstance(config.max_books, bool):
+        raise SystemExit("cbk-mock: max books (maxBooks) must be a whole number")
+    if config.max_books < 1:
+        raise SystemExit("cbk-mock: max books (maxBooks) must be at least 1")
     return config
 
 
@@ -253,6 +284,8 @@ async def _serve(config: MockConfig, args: argparse.Namespace, port: int, *, wor
             ssl_context=args.ssl_context,
             reuse_port=args.workers > 1,
             access_log_enabled=not args.no_access_log,
+            header_timeout=args.header_timeout,
+            keepalive_timeout=args.keepalive_timeout,
         )
     except OSError as exc:
         raise _cannot_listen(args.host, port, exc) from None
@@ -357,6 +390,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in proxy_cli.COMMANDS:
         return args.run(args)
     config = config_from_args(args)
+    refusal = aiohttp_app.exposure_refusal(args.host, config.admin_token)
+    if refusal is not None:
+        raise SystemExit(refusal)
     with contextlib.ExitStack() as stack:
         args.ssl_context, args.ca_file = _ssl_context(args, stack)
         if args.workers > 1:

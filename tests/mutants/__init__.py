@@ -380,8 +380,8 @@ def _idempotency_ignores_body() -> None:
     """Replays are matched on the key alone: another body replays instead of 409."""
     original = IdempotencyStore.begin
 
-    async def begin(self, user_id, idempotency_key, fingerprint, now):
-        return await original(self, user_id, idempotency_key, "any-body", now)
+    async def begin(self, user_id, idempotency_key, fingerprint, book_id, now):
+        return await original(self, user_id, idempotency_key, "any-body", book_id, now)
 
     IdempotencyStore.begin = begin
 
@@ -398,15 +398,20 @@ def _concurrent_race() -> None:
     """Check-then-set instead of an atomic claim: simultaneous duplicates both create."""
     original = IdempotencyStore.begin
 
-    async def begin(self, user_id, idempotency_key, fingerprint, now):
+    async def begin(self, user_id, idempotency_key, fingerprint, book_id, now):
         record_key = self.record_key(user_id, idempotency_key)
         existing = await self._store.get(record_key)
         if existing is not None and existing.get("expiresAt", 0) > now:
-            return await original(self, user_id, idempotency_key, fingerprint, now)
+            return await original(self, user_id, idempotency_key, fingerprint, book_id, now)
         await asyncio.sleep(0.2)
-        pending = {"state": "pending", "fingerprint": fingerprint, "expiresAt": now + self._ttl}
+        pending = {
+            "state": "pending",
+            "fingerprint": fingerprint,
+            "bookId": book_id,
+            "expiresAt": now + self._ttl,
+        }
         await self._store.put(record_key, pending)
-        return Claim(record_key=record_key, fingerprint=fingerprint)
+        return Claim(record_key=record_key, fingerprint=fingerprint, book_id=book_id)
 
     IdempotencyStore.begin = begin
 

@@ -47,7 +47,18 @@ class StateBackend(Protocol):
     async def add_member(self, key: str, member: str) -> None:
         """Add ``member`` to the set at ``key``."""
 
+    async def remove_member(self, key: str, member: str) -> None: ...
+
     async def members(self, key: str) -> list[str]: ...
+
+    # retention ---------------------------------------------------------------------------
+    async def put_retained(self, key: str, value: JSON, group: str, cap: int) -> list[JSON]:
+        """Store the document ``key`` as the newest entry of ``group``. Once ``group`` holds more
+        than ``cap`` entries, the oldest documents are deleted in the same atomic step and their
+        values returned — each to exactly one caller, which drops what refers to them."""
+
+    async def retained(self, group: str) -> int:
+        """How many entries ``group`` holds."""
 
     # counters ----------------------------------------------------------------------------
     async def hit(self, key: str, expire_seconds: int) -> int:
@@ -95,6 +106,18 @@ class StateBackend(Protocol):
         record lapses after that many wall-clock seconds unless overwritten by ``put`` first, so
         a claim held by a process that died does not block the key for its whole lifetime."""
 
+    async def replace_if(
+        self,
+        key: str,
+        field: str,
+        expected: JSON,
+        value: JSON | None,
+        expire_seconds: float | None = None,
+    ) -> bool:
+        """Compare and set: if the object document at ``key`` has ``field`` equal to
+        ``expected``, replace it by ``value`` (None: delete it) and return True; otherwise
+        change nothing and return False. (A claim's holder finishing only its own claim.)"""
+
     # scheduled items and queues ----------------------------------------------------------
     async def schedule(self, key: str, due: float, item: JSON) -> None: ...
 
@@ -121,6 +144,9 @@ class StateBackend(Protocol):
         newest), newest first."""
 
     # lifecycle ---------------------------------------------------------------------------
+    async def ping(self) -> None:
+        """Reach the store once (``BackendUnavailable`` if it cannot be reached)."""
+
     async def flush(self) -> None:
         """Forget everything this backend holds (only its own namespace or database)."""
 

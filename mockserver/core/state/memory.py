@@ -3,17 +3,27 @@ event loop — the same guarantee the Redis backend gets from Lua scripts."""
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import json
 import time
-from collections import defaultdict, deque
+from collections import OrderedDict, defaultdict, deque
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from mockserver.core.codec import dumps
+from mockserver.core import codec
 from mockserver.core.state.base import JSON, Quota
 
 T = TypeVar("T")
+#: Decoded documents kept for ``load``: the hot ones (the keys, users and books being polled),
+#: not one per stored document.
+DECODED_CACHE_SIZE = 4096
+
+
+def dumps(value: Any) -> bytes:
+    """JSON text of exactly its own size: orjson hands out its whole output buffer (4 KiB and
+    more for a few hundred bytes of text), which a stored document would keep for its life."""
+    return bytes(memoryview(codec.dumps(value)))
 
 
 class MemoryBackend:
@@ -21,12 +31,21 @@ class MemoryBackend:
 
     def __init__(self) -> None:
         self._docs: dict[str, bytes] = {}
-        #: ``load`` results, valid while their raw text is the stored one: (raw, decode, value).
-        self._decoded: dict[str, tuple[bytes, Callable[[JSON], object], object]] = {}
+        #: ``load`` results, valid while their raw text is the stored one: (raw, decode, value);
+        #: the oldest are dropped past ``DECODED_CACHE_SIZE``.
+        self._decoded: OrderedDict[str, tuple[bytes, Callable[[JSON], object], object]] = (
+            OrderedDict()
+        )
         #: Wall-clock (monotonic) deadlines of documents stored with an expiry or a lease.
         self._deadlines: dict[str, float] = {}
         self._sets: defaultdict[str, set[str]] = defaultdict(set)
+        #: Retention groups: their documents' keys, oldest first.
+        self._retained: defaultdict[str, deque[str]] = defaultdict(deque)
         self._counters: defaultdict[str, int] = defaultdict(int)
+        #: Counters counted with an expiry (rate windows): when each lapses, and the same as a
+        #: heap, soonest first, so that counters of ended windows are collected as Redis would.
+        self._counter_deadlines: dict[str, float] = {}
+        self._counter_expiry: list[tuple[float, str]] = []
         self._scheduled: defaultdict[str, list[tuple[float, bytes]]] = defaultdict(list)
         self._queues: defaultdict[str, deque[bytes]] = defaultdict(deque)
         self._logs: dict[str, deque[tuple[int, bytes]]] = {}
@@ -60,6 +79,8 @@ class MemoryBackend:
             return cached[2]  # type: ignore[return-value]
         value = decode(json.loads(raw))
         self._decoded[key] = (raw, decode, value)
+        if len(self._decoded) > DECODED_CACHE_SIZE:
+            self._decoded.popitem(last=False)
         return value
 
     async def put(self, key: str, value: JSON, expire_seconds: float | None = None) -> None:
@@ -73,6 +94,7 @@ class MemoryBackend:
             self._deadlines.pop(key, None)
             self._sets.pop(key, None)
             self._counters.pop(key, None)
+            self._counter_deadlines.pop(key, None)
             self._scheduled.pop(key, None)
             self._queues.pop(key, None)
             self._logs.pop(key, None)
@@ -80,20 +102,59 @@ class MemoryBackend:
     async def add_member(self, key: str, member: str) -> None:
         self._sets[key].add(member)
 
+    async def remove_member(self, key: str, member: str) -> None:
+        members = self._sets.get(key)
+        if members is not None:
+            members.discard(member)
+            if not members:
+                del self._sets[key]
+
     async def members(self, key: str) -> list[str]:
         return sorted(self._sets.get(key, ()))
 
+    def _hit(self, key: str, expire_seconds: int) -> int:
+        count = self._counters[key] = self._counters.get(key, 0) + 1
+        if count == 1:  # a new window's counter: the moment to collect those of ended ones
+            now = time.monotonic()
+            self._collect_counters(now)
+            self._counter_deadlines[key] = deadline = now + expire_seconds
+            heapq.heappush(self._counter_expiry, (deadline, key))
+        return count
+
+    def _collect_counters(self, now: float) -> None:
+        expiry = self._counter_expiry
+        while expiry and expiry[0][0] <= now:
+            deadline, key = heapq.heappop(expiry)
+            if self._counter_deadlines.get(key) == deadline:
+                del self._counter_deadlines[key]
+                self._counters.pop(key, None)
+
+    async def put_retained(self, key: str, value: JSON, group: str, cap: int) -> list[JSON]:
+        self._store(key, dumps(value), None)
+        keys = self._retained[group]
+        keys.append(key)
+        evicted = []
+        while len(keys) > cap:
+            oldest = keys.popleft()
+            raw = self._docs.pop(oldest, None)
+            self._decoded.pop(oldest, None)
+            self._deadlines.pop(oldest, None)
+            if raw is not None:
+                evicted.append(json.loads(raw))
+        return evicted
+
+    async def retained(self, group: str) -> int:
+        return len(self._retained.get(group, ()))
+
     async def hit(self, key: str, expire_seconds: int) -> int:
-        self._counters[key] += 1
-        return self._counters[key]
+        return self._hit(key, expire_seconds)
 
     async def hit_unless(
         self, key: str, expire_seconds: int, guard_key: str, guard_limit: int
     ) -> int | None:
         if self._counters.get(guard_key, 0) >= guard_limit:
             return None
-        self._counters[key] += 1
-        return self._counters[key]
+        return self._hit(key, expire_seconds)
 
     async def read_counter(self, key: str) -> int:
         return self._counters.get(key, 0)
@@ -143,6 +204,23 @@ class MemoryBackend:
         self._store(key, dumps(record), lease_seconds)
         return None
 
+    async def replace_if(
+        self,
+        key: str,
+        field: str,
+        expected: JSON,
+        value: JSON | None,
+        expire_seconds: float | None = None,
+    ) -> bool:
+        raw = self._doc(key)
+        if raw is None or json.loads(raw).get(field) != expected:
+            return False
+        if value is None:
+            await self.delete(key)
+        else:
+            self._store(key, dumps(value), expire_seconds)
+        return True
+
     async def schedule(self, key: str, due: float, item: JSON) -> None:
         self._scheduled[key].append((due, dumps(item)))
 
@@ -174,6 +252,21 @@ class MemoryBackend:
 
     async def log_read(self, key: str, start: int, stop: int) -> list[tuple[int, bytes]]:
         return list(itertools.islice(self._logs.get(key, ()), start, stop + 1))
+
+    def footprint(self) -> dict[str, int]:
+        """How many values of each kind are held (what a long run must keep bounded)."""
+        return {
+            "documents": len(self._docs),
+            "decoded": len(self._decoded),
+            "counters": len(self._counters),
+            "sets": len(self._sets),
+            "retained": sum(map(len, self._retained.values())),
+            "scheduled": sum(map(len, self._scheduled.values())),
+            "queued": sum(map(len, self._queues.values())),
+        }
+
+    async def ping(self) -> None:
+        return None
 
     async def flush(self) -> None:
         MemoryBackend.__init__(self)

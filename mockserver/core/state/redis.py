@@ -5,13 +5,19 @@ and idempotency claims stay exact across worker processes. Keys live under a pre
 sub-namespace per kind of value, as the in-memory backend keeps them apart), and ``flush`` only
 removes that prefix. Connection problems surface as ``BackendUnavailable`` after short timeouts
 and without client-side retries: a retried increment could count twice.
+
+After Redis restarts, stale pooled connections must not make the mock flip between reachable and
+unreachable: a connection failure drops every idle pooled connection at once, and a connection
+idle for a while is checked with PING before use and replaced if dead (the command itself is
+still sent once).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
@@ -30,6 +36,8 @@ CONNECT_TIMEOUT_SECONDS = 1.0
 COMMAND_TIMEOUT_SECONDS = 2.0
 MAX_CONNECTIONS = 64
 POOL_WAIT_SECONDS = 5.0
+#: A pooled connection idle for longer is PINGed before its next command.
+HEALTH_CHECK_SECONDS = 1.0
 
 T = TypeVar("T")
 _UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError)
@@ -80,6 +88,40 @@ end
 return false
 """
 
+# ARGV: field, expected value (JSON), new document ('' to delete), expiry in ms ('' for none).
+_REPLACE_IF = """
+local raw = redis.call('GET', KEYS[1])
+if not raw then return 0 end
+local current = cjson.decode(raw)[ARGV[1]]
+if current == nil or current ~= cjson.decode(ARGV[2]) then return 0 end
+if ARGV[3] == '' then
+  redis.call('DEL', KEYS[1])
+elseif ARGV[4] == '' then
+  redis.call('SET', KEYS[1], ARGV[3])
+else
+  redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[4])
+end
+return 1
+"""
+
+# KEYS: the document, the group's list of keys (oldest first). ARGV: the value, the cap.
+# Returns the values of the documents evicted.
+_PUT_RETAINED = """
+redis.call('SET', KEYS[1], ARGV[1])
+local held = redis.call('RPUSH', KEYS[2], KEYS[1])
+local evicted = {}
+while held > tonumber(ARGV[2]) do
+  local oldest = redis.call('LPOP', KEYS[2])
+  local raw = redis.call('GET', oldest)
+  if raw then
+    redis.call('DEL', oldest)
+    evicted[#evicted + 1] = raw
+  end
+  held = held - 1
+end
+return evicted
+"""
+
 _POP_DUE = """
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 if #due > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1]) end
@@ -112,7 +154,19 @@ return n
 """
 
 #: What ``delete`` removes for a key. A log's number counter ("log-number") is not among them.
-_KINDS = ("doc", "set", "counter", "due", "queue", "log")
+_KINDS = ("doc", "set", "counter", "due", "queue", "log", "retained")
+
+
+class _ReplacedWhenDead:
+    """For redis-py connection classes: a failed health-check PING (Redis restarted while the
+    connection sat in the pool) reconnects instead of failing the command about to be sent."""
+
+    async def check_health(self) -> None:
+        try:
+            await super().check_health()  # type: ignore[misc]
+        except RedisConnectionError:
+            await self.disconnect()  # type: ignore[attr-defined]
+            await self.connect()  # type: ignore[attr-defined]
 
 
 def _glob_escape(text: str) -> str:
@@ -137,14 +191,20 @@ class RedisBackend:
             decode_responses=True,
             socket_connect_timeout=CONNECT_TIMEOUT_SECONDS,
             socket_timeout=COMMAND_TIMEOUT_SECONDS,
+            health_check_interval=HEALTH_CHECK_SECONDS,
             retry=Retry(NoBackoff(), 0),
         )
+        base: Any = pool.connection_class  # TCP, TLS or Unix socket, by the URL
+        pool.connection_class = type(f"Checked{base.__name__}", (_ReplacedWhenDead, base), {})
+        self._pool = pool
         self._redis = aioredis.Redis.from_pool(pool)
         self._hit = self._redis.register_script(_HIT)
         self._hit_unless = self._redis.register_script(_HIT_UNLESS)
         self._charge = self._redis.register_script(_CHARGE)
         self._release = self._redis.register_script(_RELEASE)
         self._claim = self._redis.register_script(_CLAIM)
+        self._replace_if = self._redis.register_script(_REPLACE_IF)
+        self._put_retained = self._redis.register_script(_PUT_RETAINED)
         self._pop_due = self._redis.register_script(_POP_DUE)
         self._raise_to = self._redis.register_script(_RAISE_TO)
         self._merge = self._redis.register_script(_MERGE)
@@ -153,12 +213,21 @@ class RedisBackend:
     def _key(self, kind: str, key: str) -> str:
         return f"{self.prefix}{kind}:{key}"
 
-    @staticmethod
-    async def _call(awaitable: Awaitable[T]) -> T:
+    async def _call(self, awaitable: Awaitable[T]) -> T:
         try:
             return await awaitable
         except _UNREACHABLE as exc:
+            await self._drop_idle_connections()
             raise BackendUnavailable(f"redis: {exc}") from exc
+
+    async def _drop_idle_connections(self) -> None:
+        """Their sockets are as dead as the one that just failed (or soon stale): the next
+        commands connect afresh instead of failing one stale connection after another."""
+        with contextlib.suppress(Exception):
+            await self._pool.disconnect(inuse_connections=False)
+
+    async def ping(self) -> None:
+        await self._call(self._redis.ping())
 
     # documents ---------------------------------------------------------------------------
     async def get(self, key: str) -> JSON | None:
@@ -181,9 +250,23 @@ class RedisBackend:
     async def add_member(self, key: str, member: str) -> None:
         await self._call(self._redis.sadd(self._key("set", key), member))
 
+    async def remove_member(self, key: str, member: str) -> None:
+        await self._call(self._redis.srem(self._key("set", key), member))
+
     async def members(self, key: str) -> list[str]:
         members = await self._call(self._redis.smembers(self._key("set", key)))
         return sorted(cast("set[str]", members))  # decode_responses: str, never bytes
+
+    # retention ---------------------------------------------------------------------------
+    async def put_retained(self, key: str, value: JSON, group: str, cap: int) -> list[JSON]:
+        # The evicted keys are read from the list inside the script; fine on one Redis (the
+        # mock's), which is all this backend supports.
+        keys = [self._key("doc", key), self._key("retained", group)]
+        evicted = await self._call(self._put_retained(keys, [dumps(value), cap]))
+        return [json.loads(raw) for raw in evicted]
+
+    async def retained(self, group: str) -> int:
+        return int(await self._call(self._redis.llen(self._key("retained", group))))
 
     # counters ----------------------------------------------------------------------------
     async def hit(self, key: str, expire_seconds: int) -> int:
@@ -232,6 +315,19 @@ class RedisBackend:
         existing = await self._call(self._claim([self._key("doc", key)], args))
         return None if existing is None else json.loads(existing)
 
+    async def replace_if(
+        self,
+        key: str,
+        field: str,
+        expected: JSON,
+        value: JSON | None,
+        expire_seconds: float | None = None,
+    ) -> bool:
+        px = "" if expire_seconds is None else _ms(expire_seconds)
+        new = "" if value is None else dumps(value)
+        args = [field, dumps(expected), new, px]
+        return bool(await self._call(self._replace_if([self._key("doc", key)], args)))
+
     # scheduled items and queues ----------------------------------------------------------
     async def schedule(self, key: str, due: float, item: JSON) -> None:
         # A unique member: two equal items (two refunds of one size) must both be kept.
@@ -278,6 +374,7 @@ class RedisBackend:
             if batch:
                 await self._redis.unlink(*batch)
         except _UNREACHABLE as exc:
+            await self._drop_idle_connections()
             raise BackendUnavailable(f"redis: {exc}") from exc
 
     async def close(self) -> None:
