@@ -175,35 +175,42 @@ class SlowFirstCreate:
         return await self.original(*args)
 
 
-async def _takeover(service, create_body, refusal=None):
+async def _takeover(mock, client, create_body, refusal=None):
     """Request A claims the key and stalls past its lease; B takes the key over and is
-    accepted; then A ends. Returns (A's outcome, B's book id, what a third request gets)."""
+    accepted; then A ends. Returns the answers of A, B and a third request with the key."""
+    service = mock.service
     service.idempotency = IdempotencyStore(
         service.cache, 86400, service.outage, lease_seconds=LEASE
     )
     SlowFirstCreate(service, hold=LEASE * 3, refusal=refusal)
-    now = await service.now()
-    principal, _ = await service.authorize(dev_key("pro"), "127.0.0.1", now)
+    headers = {"x-api-key": dev_key("pro"), "Idempotency-Key": "lease-key"}
 
     def create():
-        return service.create_story(principal, dict(create_body), "lease-key", None, now)
+        return client.post("/v1/stories", json=create_body, headers=headers)
 
     first = asyncio.ensure_future(create())
     await asyncio.sleep(LEASE / 3)
     second = await create()  # waits for the claim in flight, then takes the lapsed key over
-    outcome = await asyncio.gather(first, return_exceptions=True)
-    return outcome[0], second, await create()
+    return await first, second, await create()
 
 
-async def test_request_whose_lease_lapsed_cannot_overwrite_the_takeover(backend_mock, create_body):
-    first, second, third = await _takeover(backend_mock.service, create_body)
-    assert not second.replayed
-    assert first.book_id != second.book_id
-    assert third.replayed and third.book_id == second.book_id
+def _replayed(answer) -> bool:
+    return answer.headers.get("Idempotent-Replayed") == "true"
 
 
-async def test_request_whose_lease_lapsed_cannot_abandon_the_takeover(backend_mock, create_body):
-    refused = ApiError("DAILY_CAP_EXCEEDED", "refused late")
-    first, second, third = await _takeover(backend_mock.service, create_body, refused)
-    assert first is refused
-    assert third.replayed and third.book_id == second.book_id
+async def test_request_whose_lease_lapsed_cannot_overwrite_the_takeover(
+    backend_mock, backend_client, create_body
+):
+    first, second, third = await _takeover(backend_mock, backend_client, create_body)
+    assert first.status_code == second.status_code == 202 and not _replayed(second)
+    assert first.json()["data"]["bookId"] != second.json()["data"]["bookId"]
+    assert _replayed(third) and third.json()["data"] == second.json()["data"]
+
+
+async def test_request_whose_lease_lapsed_cannot_abandon_the_takeover(
+    backend_mock, backend_client, create_body
+):
+    refused = ApiError("DAILY_CAP_EXCEEDED", "refused late", headers={"retry-after": "60"})
+    first, second, third = await _takeover(backend_mock, backend_client, create_body, refused)
+    assert first.json()["error"]["code"] == "DAILY_CAP_EXCEEDED"
+    assert _replayed(third) and third.json()["data"] == second.json()["data"]

@@ -347,7 +347,7 @@ export interface components {
                 "application/json": components["schemas"]["ErrorEnvelope"];
             };
         };
-        /** @description An upstream dependency (generation provider, storage) failed (502) or is unavailable (503) — `EXTERNAL_SERVICE_ERROR`. Safe to retry a create with the same `Idempotency-Key`. */
+        /** @description An upstream dependency (generation provider, storage) failed (502) or is unavailable (503) — `EXTERNAL_SERVICE_ERROR`. Safe to retry a create with the same `Idempotency-Key`. (The local mock answers 503 while the Redis holding its records with `--workers` is unreachable.) */
         ExternalServiceError: {
             headers: {
                 "X-Request-Id": components["headers"]["XRequestId"];
