@@ -156,8 +156,11 @@ async def _dispatch(
         return _closing(_response(gateway.reject(message, error)))
     if request.body_exists:
         try:
-            async with asyncio.timeout(body_timeout):
+            if request.content.is_eof():  # all of it came with the head: nothing to wait for
                 body = await _read_body(request, _MAX_BODY_BYTES)
+            else:
+                async with asyncio.timeout(body_timeout):
+                    body = await _read_body(request, _MAX_BODY_BYTES)
             message.body, message.oversized, drained = body
         except TimeoutError:
             late = ApiError(
