@@ -84,6 +84,18 @@ class Target:
         assert self.settings.api_key is not None
         return Account(self.settings.api_key, self.settings.plan)
 
+    def spare_accounts(self) -> list[Account]:
+        """Accounts a test may use when it only needs *a* Pro/Premium key (validation probes,
+        unknown ids, request ids): on a deployment CBK_API_KEY and, when given,
+        CBK_API_KEY_OTHER — two per-minute windows to spread the load over; on the mock one
+        fresh user."""
+        if self.control is not None:
+            return [self.main_account()]
+        spare = [self.main_account()]
+        if self.settings.api_key_other:
+            spare.append(Account(self.settings.api_key_other))
+        return spare
+
     def other_account(self) -> Account:
         if self.control is not None:
             return self.control.create_user(LOCAL_PLAN)

@@ -16,12 +16,13 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, settings
 
-from contracts.budget import CreditLedger
 from contracts.clauses import clause
+from contracts.conftest import least_used
 from contracts.fuzz import Fuzzing, ThrottledSession
 from contracts.settings import BASE_URL, Settings
 from contracts.target import open_target
 from contracts.throttle import Throttle
+from contracts.transport import SendPolicy
 from mockserver.spec import spec_path
 
 SCHEMA = schemathesis.openapi.from_path(str(spec_path()))
@@ -47,11 +48,16 @@ def fuzz_settings(max_examples: int, **extra) -> settings:
 
 
 @pytest.fixture(scope="session")
-def fuzzing(settings: Settings, throttle: Throttle, ledger: CreditLedger) -> Iterator[Fuzzing]:
+def fuzzing(settings: Settings, throttle: Throttle, policy: SendPolicy) -> Iterator[Fuzzing]:
     with open_target(settings, purpose="fuzz") as target:
-        session = ThrottledSession(throttle, ledger)
+        session = ThrottledSession(policy, target.url)
+        spare = target.spare_accounts()
+
+        def key_for() -> str:
+            return least_used(spare, throttle).key
+
         try:
-            yield Fuzzing(target.url, target.main_account().key, session, verify=target.verify)
+            yield Fuzzing(target.url, key_for, session, verify=target.verify)
         finally:
             session.close()
 
@@ -66,16 +72,19 @@ def test_every_response_conforms_to_the_contract(case: schemathesis.Case, fuzzin
 
 
 @pytest.mark.cbk_property
-@clause("schema.links")
+@clause("schema.conformance")
 def test_stateful_runs_follow_the_202_to_its_book(fuzzing: Fuzzing) -> None:
     excluded: dict[str, list] = {}
 
     class Machine(SCHEMA.as_state_machine()):
+        def setup(self) -> None:
+            self.key = fuzzing.key_for()
+
         def before_call(self, case: schemathesis.Case) -> None:
             excluded[case.id] = fuzzing.prepare(case)
 
         def get_call_kwargs(self, case: schemathesis.Case) -> dict:
-            return fuzzing.call_kwargs()
+            return fuzzing.call_kwargs(self.key)
 
         def validate_response(self, response, case, additional_checks=None, **kwargs) -> None:
             case.validate_response(
