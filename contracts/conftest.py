@@ -27,14 +27,16 @@ from contracts.settings import API_KEY, Settings, SettingsError
 from contracts.target import Target, open_target
 from contracts.throttle import Throttle
 from contracts.transport import SendPolicy, Traffic
-from contracts.verdict import VERDICT
+from contracts.verdict import (
+    CLAUSE_PROPERTY,
+    SOURCE_PROPERTY,
+    VERDICT,
+    VIOLATION_PROPERTY,
+    WARNING_PROPERTY,
+)
 
 PROPERTY = "cbk_property"
 EXHAUSTS = "cbk_exhausts_limit"
-CLAUSE_PROPERTY = "contract_clause"
-SOURCE_PROPERTY = "contract_source"
-VIOLATION_PROPERTY = "contract_violation"
-WARNING_PROPERTY = "contract_warning"
 _SETTINGS = pytest.StashKey[Settings]()
 _LEDGER = pytest.StashKey[CreditLedger]()
 _TRAFFIC = pytest.StashKey[Traffic]()
@@ -103,13 +105,18 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator:
+    """The warnings and the broken clause of a test, as properties of its report and (for
+    JUnit, which reads the item's) of the item."""
     report = yield
+    found: list[tuple[str, str]] = []
     if call.when == "call":
         for deviation in VERDICT.end():
             first = deviation.detail.splitlines()[0][:300]
-            report.user_properties.append((WARNING_PROPERTY, f"[{deviation.clause.id}] {first}"))
+            found.append((WARNING_PROPERTY, f"[{deviation.clause.id}] {first}"))
     if call.excinfo is not None and isinstance(call.excinfo.value, ContractViolation):
-        report.user_properties.append((VIOLATION_PROPERTY, call.excinfo.value.clause.id))
+        found.append((VIOLATION_PROPERTY, call.excinfo.value.clause.id))
+    report.user_properties.extend(found)
+    item.user_properties.extend(found)
     return report
 
 
@@ -190,21 +197,12 @@ def account(target: Target) -> Account:
     return target.main_account()
 
 
-def least_used(accounts: list[Account], throttle: Throttle) -> Account:
-    """The account with the most requests left in its window (unknown: a fresh window)."""
-
-    def room(candidate: Account) -> tuple[float, float]:
-        left, resets_in = throttle.left(candidate.key)
-        return (float("inf") if left is None else left, -resets_in)
-
-    return max(accounts, key=room)
-
-
 @pytest.fixture
 def spare_account(target: Target, throttle: Throttle) -> Account:
-    """A Pro/Premium account for a test that only needs *a* key: on a deployment whichever of
-    CBK_API_KEY and CBK_API_KEY_OTHER has more requests left this minute."""
-    return least_used(target.spare_accounts(), throttle)
+    """A Pro/Premium account for a test that only needs *a* key: on the mock a fresh user (a
+    rate window of its own); on a deployment whichever of CBK_API_KEY and CBK_API_KEY_OTHER has
+    more requests left this minute."""
+    return target.main_account() if target.local else target.spare_account(throttle)
 
 
 @pytest.fixture(scope="module")
@@ -243,10 +241,9 @@ def validation(
     ledger: CreditLedger,
 ) -> ValidationProbes:
     """Validation probes under the strategy a first, free probe of the target chose."""
-    spare = target.spare_accounts()
 
     def key_for() -> str:
-        return least_used(spare, throttle).key
+        return target.spare_account(throttle).key
 
     probes = ValidationProbes(api, ledger, calibrate(api, key_for()), key_for)
     pytestconfig.stash[_PROBES] = probes

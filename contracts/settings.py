@@ -27,8 +27,10 @@ JOB_TIMEOUT = "CBK_JOB_TIMEOUT"
 PROFILE = "CBK_PROFILE"
 #: Only the tests of these clauses (comma-separated ids): a quick re-check of one rule.
 CLAUSES = "CBK_CLAUSES"
-#: Test-only: the command that starts the local mock (the mutation self-test starts broken ones).
+#: Test-only: the command that starts the local mock (the self-tests start patched ones).
 MOCK_COMMAND = "CBK_MOCK_COMMAND"
+#: Examples per operation of the property layer (default 150 locally, 15 against a deployment).
+FUZZ_EXAMPLES = "CBK_FUZZ_EXAMPLES"
 
 REMOTE_JOB_TIMEOUT = 900.0
 LOCAL_JOB_TIMEOUT = 60.0

@@ -23,14 +23,23 @@ def unknown_story() -> str:
     return f"{STORIES}/{uuid.uuid4()}"
 
 
-ERRORS: dict[str, Callable[[Api, str], ApiAnswer]] = {
-    "401 no key": lambda api, key: api.get_story(str(uuid.uuid4())),
-    "400 bad JSON": lambda api, key: api.probe(
-        content=b"{", key=key, headers={"content-type": "application/json"}
+#: Error answers: how to get one, its status, and the clause that sets that status.
+ERRORS: dict[str, tuple[Callable[[Api, str], ApiAnswer], int, str]] = {
+    "401 no key": (lambda api, key: api.get_story(str(uuid.uuid4())), 401, "auth.missing"),
+    "400 bad JSON": (
+        lambda api, key: api.probe(
+            content=b"{", key=key, headers={"content-type": "application/json"}
+        ),
+        400,
+        "create.bad-request",
     ),
-    "400 validation": lambda api, key: api.probe({}, key=key),
-    "400 bad id": lambda api, key: api.get_story("not-a-uuid", key=key),
-    "404 unknown id": lambda api, key: api.get_story(str(uuid.uuid4()), key=key),
+    "400 validation": (lambda api, key: api.probe({}, key=key), 400, "create.validation"),
+    "400 bad id": (lambda api, key: api.get_story("not-a-uuid", key=key), 400, "get.uuid"),
+    "404 unknown id": (
+        lambda api, key: api.get_story(str(uuid.uuid4()), key=key),
+        404,
+        "get.unknown",
+    ),
 }
 #: Answers that are the envelope only because a decision says so (the page is silent).
 ROUTING_ERRORS: dict[str, Callable[[Api, str], ApiAnswer]] = {
@@ -42,8 +51,9 @@ ROUTING_ERRORS: dict[str, Callable[[Api, str], ApiAnswer]] = {
 @clause("envelope.json")
 @pytest.mark.parametrize("kind", ERRORS)
 def test_error_responses_are_json_envelopes(api: Api, spare_account: Account, kind: str) -> None:
-    answer = ERRORS[kind](api, spare_account.key)
-    assert answer.status == int(kind.split()[0]), f"expected {kind}, got {answer}"
+    send, status, status_clause = ERRORS[kind]
+    answer = send(api, spare_account.key)
+    check(status_clause, answer.status == status, f"expected {kind}, got {answer}")
     assert_envelope(answer)
 
 

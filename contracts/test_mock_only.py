@@ -178,7 +178,8 @@ def test_a_replay_comes_before_the_daily_cap(
     assert first.status == 202, f"not accepted: {first}"
     ctl.set_usage(user, booksToday=ctl.usage(user)["booksPerDay"])
     replay = mock_api.create(body, key=user.key, idempotency_key=key)
-    assert replay.status == 202 and replay.replayed, f"a replay at the daily cap: {replay}"
+    assert replay.status == 202, f"a replay at the daily cap was refused: {replay}"
+    assert replay.data.get("bookId") == first.data["bookId"], f"not a replay: {replay}"
 
 
 # --- forced failures -----------------------------------------------------------------------

@@ -17,9 +17,8 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, settings
 
 from contracts.clauses import clause
-from contracts.conftest import least_used
 from contracts.fuzz import Fuzzing, ThrottledSession
-from contracts.settings import BASE_URL, Settings
+from contracts.settings import BASE_URL, FUZZ_EXAMPLES, Settings
 from contracts.target import open_target
 from contracts.throttle import Throttle
 from contracts.transport import SendPolicy
@@ -29,8 +28,8 @@ SCHEMA = schemathesis.openapi.from_path(str(spec_path()))
 #: Examples per operation (fuzzing phase) and stateful scenarios: modest, for a deployment's
 #: per-minute limit and the suite's time budget.
 LOCAL = not os.environ.get(BASE_URL)
-EXAMPLES = 150 if LOCAL else 15
-SCENARIOS = 50 if LOCAL else 8
+EXAMPLES = int(os.environ.get(FUZZ_EXAMPLES) or (150 if LOCAL else 15))
+SCENARIOS = max(8, EXAMPLES // 3)
 STATEFUL_STEPS = 6
 
 
@@ -51,10 +50,9 @@ def fuzz_settings(max_examples: int, **extra) -> settings:
 def fuzzing(settings: Settings, throttle: Throttle, policy: SendPolicy) -> Iterator[Fuzzing]:
     with open_target(settings, purpose="fuzz") as target:
         session = ThrottledSession(policy, target.url)
-        spare = target.spare_accounts()
 
         def key_for() -> str:
-            return least_used(spare, throttle).key
+            return target.spare_account(throttle).key
 
         try:
             yield Fuzzing(target.url, key_for, session, verify=target.verify)

@@ -19,6 +19,11 @@ from dataclasses import dataclass, field
 from contracts.clauses import CLAUSES, DECISION, PAGE, Clause, ContractViolation
 
 PROFILES = (PAGE, "decisions")
+#: JUnit properties of each test case.
+CLAUSE_PROPERTY = "contract_clause"
+SOURCE_PROPERTY = "contract_source"
+VIOLATION_PROPERTY = "contract_violation"
+WARNING_PROPERTY = "contract_warning"
 LOCAL_PROFILE = "decisions"
 #: Against a deployment only what the vendor page states fails the gate by default: the
 #: decisions are this project's reading of gaps, which another team may read differently.
@@ -26,7 +31,9 @@ REMOTE_PROFILE = PAGE
 
 
 @dataclass
-class Warning_:
+class Deviation:
+    """A broken decision clause, let through as a warning under ``--profile page``."""
+
     clause: Clause
     detail: str
 
@@ -36,7 +43,7 @@ class Verdict:
     profile: str = LOCAL_PROFILE
     #: The clause of the test running now (None between tests, and in fixtures).
     current: Clause | None = None
-    warnings: list[Warning_] = field(default_factory=list)
+    warnings: list[Deviation] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def soft(self, broken: Clause) -> bool:
@@ -48,7 +55,7 @@ class Verdict:
             self.current = test_clause
             self.warnings = []
 
-    def end(self) -> list[Warning_]:
+    def end(self) -> list[Deviation]:
         with self._lock:
             found, self.warnings, self.current = self.warnings, [], None
             return found
@@ -62,7 +69,7 @@ class Verdict:
         if not self.soft(found):
             raise ContractViolation(found, detail)
         with self._lock:
-            self.warnings.append(Warning_(found, detail))
+            self.warnings.append(Deviation(found, detail))
 
     def judge(self, problems: Iterable[tuple[str | None, str]], context: str = "") -> None:
         """Report problems, grouped by clause: the test's own first, then the rest in order.
