@@ -29,6 +29,7 @@ from contracts.throttle import Throttle
 from contracts.transport import SendPolicy, Traffic
 from contracts.verdict import (
     CLAUSE_PROPERTY,
+    REQUESTS_PROPERTY,
     SOURCE_PROPERTY,
     VERDICT,
     VIOLATION_PROPERTY,
@@ -37,11 +38,15 @@ from contracts.verdict import (
 
 PROPERTY = "cbk_property"
 EXHAUSTS = "cbk_exhausts_limit"
+RECOVERY = "cbk_recovery"
+#: Fixtures that tie a test to CBK_API_KEY (on a deployment).
+_MAIN_KEY_FIXTURES = frozenset({"account", "module_account", "book_run"})
 _SETTINGS = pytest.StashKey[Settings]()
 _LEDGER = pytest.StashKey[CreditLedger]()
 _TRAFFIC = pytest.StashKey[Traffic]()
 _PROBES = pytest.StashKey[ValidationProbes]()
 _STARTED = pytest.StashKey[float]()
+_SENT_BEFORE = pytest.StashKey[int]()
 
 
 # --- configuration -----------------------------------------------------------------------------
@@ -49,6 +54,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", f"{MARKER}(clause_id): the contract clause a test checks")
     config.addinivalue_line("markers", f"{PROPERTY}: schemathesis layer (runs last)")
     config.addinivalue_line("markers", f"{EXHAUSTS}: drives the per-minute limit to 429")
+    config.addinivalue_line("markers", f"{RECOVERY}: waits for the driven limit to lift")
     try:
         settings = Settings.from_env()
     except SettingsError as exc:
@@ -61,9 +67,15 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Only the selected clauses (``CBK_CLAUSES``); fuzzing and limit exhaustion run last:
-    behaviour tests get the credit budget first, and nothing waits for a window that a test
-    emptied on purpose."""
+    """Only the selected clauses (``CBK_CLAUSES``), in the order that wastes least of a
+    deployment's per-minute windows:
+
+    1. driving CBK_API_KEY to its 429 — while its window is still full, so none is waited for;
+    2. tests that need only *a* key: while CBK_API_KEY's window is empty they use the other;
+    3. tests of CBK_API_KEY itself (its window has reset by then, or they wait for it);
+    4. fuzzing, with whatever credit budget the behaviour tests left;
+    5. the request after the 429's retry-after, long since sent by a timer: only its verdict.
+    """
     wanted = config.stash[_SETTINGS].clauses
     if wanted:
         deselected = [i for i in items if (c := clause_of(i)) is not None and c.id not in wanted]
@@ -77,9 +89,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.user_properties.append((SOURCE_PROPERTY, found.source))
 
     def rank(item: pytest.Item) -> int:
+        if item.get_closest_marker(RECOVERY):
+            return 5
         if item.get_closest_marker(PROPERTY):
-            return 2
-        return 1 if item.get_closest_marker(EXHAUSTS) else 0
+            return 4
+        if item.get_closest_marker(EXHAUSTS):
+            return 1
+        return 3 if _MAIN_KEY_FIXTURES & set(getattr(item, "fixturenames", ())) else 2
 
     items.sort(key=rank)
 
@@ -115,9 +131,17 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
             found.append((WARNING_PROPERTY, f"[{deviation.clause.id}] {first}"))
     if call.excinfo is not None and isinstance(call.excinfo.value, ContractViolation):
         found.append((VIOLATION_PROPERTY, call.excinfo.value.clause.id))
+    if call.when == "teardown" and _SENT_BEFORE in item.stash:
+        sent = item.config.stash[_TRAFFIC].total - item.stash[_SENT_BEFORE]
+        found.append((REQUESTS_PROPERTY, str(sent)))
     report.user_properties.extend(found)
     item.user_properties.extend(found)
     return report
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    item.stash[_SENT_BEFORE] = item.config.stash[_TRAFFIC].total
 
 
 # --- fixtures ----------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ consistency only: they hold for every correct implementation, whatever its plan 
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from collections.abc import Callable
@@ -20,7 +21,7 @@ import schemathesis
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from contracts.expect import REQUEST_ID, Problem, envelope_problems, rate_header_problems
-from contracts.terms import IDEMPOTENCY_HEADER, REQUEST_ID_HEADER, SPEC, STORIES
+from contracts.terms import IDEMPOTENCY_HEADER, REQUEST_ID_HEADER, SPEC
 from contracts.transport import (
     NO_JSON,
     PRICING,
@@ -30,8 +31,8 @@ from contracts.transport import (
     guard_key,
     is_guarded,
 )
+from mockserver.spec import CreditRule
 
-_CREATE_VALIDATOR = SPEC.validator("CreateStoryRequest")
 _MAX_KEY = SPEC.idempotency_key_max_length
 #: Statuses whose responses carry no x-ratelimit-* (key refused, route refused, server broke).
 _NO_RATE_HEADERS = (401, 403, 405)
@@ -151,13 +152,24 @@ def _code(response: requests.Response) -> str | None:
 
 
 # --- cases ---------------------------------------------------------------------------------------
-def _valid_create(case: schemathesis.Case) -> bool:
-    """A create with a valid body: it books unless its Idempotency-Key is too long (an empty
-    one may count as absent)."""
-    if case.operation.method.upper() != "POST" or case.operation.path != STORIES:
-        return False
+def _paid_call(case: schemathesis.Case) -> CreditRule | None:
+    """The credit rule of a case that books unless its Idempotency-Key is too long: a call of
+    an operation ``x-cbk-credits`` prices, with a body its schema accepts."""
+    rule = PRICING.rule_for(case.operation.method, case.operation.path)
+    if rule is None:
+        return None
     media = (case.media_type or "application/json").split(";")[0].strip().lower()
-    return media == "application/json" and _CREATE_VALIDATOR.is_valid(case.body)
+    valid = _body_validator(rule.operation_id)
+    if valid is None:
+        return rule
+    return rule if media == "application/json" and valid.is_valid(case.body) else None
+
+
+@functools.cache
+def _body_validator(operation_id: str):
+    _, _, operation = SPEC.operation(operation_id)
+    body = operation.get("requestBody", {}).get("content", {}).get("application/json", {})
+    return SPEC.validator(body["schema"]) if "schema" in body else None
 
 
 class Fuzzing:
@@ -184,9 +196,10 @@ class Fuzzing:
             unique = str(uuid.uuid4())
             headers[IDEMPOTENCY_HEADER] = f"{key[: _MAX_KEY - len(unique) - 1]}-{unique}"
         excluded = []
-        if _valid_create(case):
+        rule = _paid_call(case)
+        if rule is not None:
             if not is_guarded(headers.get(IDEMPOTENCY_HEADER)) and not self.ledger.try_reserve(
-                PRICING.cost(PRICING.rule_for("POST", STORIES), case.body)
+                rule.cost(case.body)
             ):
                 headers[IDEMPOTENCY_HEADER] = guard_key()
                 excluded.append(positive_data_acceptance)

@@ -48,6 +48,7 @@ ENUM_FIELDS = {
 }
 PAGES = PROPERTIES["pageCount"]
 IDEA = PROPERTIES["storyIdea"]
+CREATE_PRICE = PRICING.of("createStory")
 JSON_TYPES_WITH_PARAMETERS = (
     "application/json; charset=utf-8",
     "Application/JSON",
@@ -221,7 +222,7 @@ class ValidationProbes:
         """Send a body a correct server refuses."""
         if self.strategy == GUARDED:
             return self.api.probe(body, key=key, content=content, headers=headers)
-        cost = PRICING.cost(PRICING.rule_for("POST", STORIES), body if body is not UNSET else None)
+        cost = CREATE_PRICE.cost(body if body is not UNSET else None)
         self.ledger.reserve(
             cost, "a rejection probe sent without the guard (the target judges the key first)"
         )
@@ -251,7 +252,7 @@ class ValidationProbes:
         content = json.dumps(book.body())
         if self.strategy == GUARDED:
             return self.api.probe(content=content, key=self._key_for(), headers=headers)
-        cost = PRICING.cost(PRICING.rule_for("POST", STORIES), book.body())
+        cost = CREATE_PRICE.cost(book.body())
         ids = ", ".join(c.id for c in book.cases)
         self.ledger.reserve(cost, f"a book proving {ids} acceptable (paid probes)")
         headers[IDEMPOTENCY_HEADER] = fresh_idempotency_key()

@@ -68,25 +68,8 @@ class Pricing:
                 return rule
         return None
 
-    @staticmethod
-    def cost(rule: CreditRule, body: Any) -> int:
-        """What accepting ``body`` costs; a field that is not a positive number counts at the
-        most the schema allows (a lenient server may book it anyway)."""
-        _, _, operation = SPEC.operation(rule.operation_id)
-        schema = SPEC.resolve(operation["requestBody"]["content"]["application/json"]["schema"])
-        credits = rule.multiplier
-        for name in rule.body_fields:
-            value = body.get(name) if isinstance(body, dict) else None
-            if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
-                credits *= int(value)
-            else:
-                credits *= int(schema["properties"][name]["maximum"])
-        return credits
-
-    def most(self, method: str, path: str) -> int:
-        """The most one call can cost (0: a free operation)."""
-        rule = self.rule_for(method, path)
-        return 0 if rule is None else self.cost(rule, None)
+    def of(self, operation_id: str) -> CreditRule:
+        return next(rule for rule, _ in self._rules if rule.operation_id == operation_id)
 
 
 def _template(path: str) -> re.Pattern[str]:
@@ -98,7 +81,7 @@ PRICING = Pricing()
 
 
 class Traffic:
-    """Requests the suite sent, per key (masked), for the end-of-run summary."""
+    """Requests the suite sent, per key, for the end-of-run summary (keys shown masked)."""
 
     def __init__(self) -> None:
         self.by_key: Counter[str] = Counter()
@@ -106,7 +89,7 @@ class Traffic:
 
     def count(self, key: str | None) -> None:
         with self._lock:
-            self.by_key[mask(key) if key else "no key"] += 1
+            self.by_key[key or ""] += 1
 
     @property
     def total(self) -> int:
@@ -114,7 +97,7 @@ class Traffic:
 
     def describe(self, shown: int = 3) -> str:
         busiest = self.by_key.most_common()
-        parts = [f"{key}: {n}" for key, n in busiest[:shown]]
+        parts = [f"{mask(key) if key else 'no key'}: {n}" for key, n in busiest[:shown]]
         if len(busiest) > shown:
             parts.append(f"{len(busiest) - shown} other keys: {sum(n for _, n in busiest[shown:])}")
         return f"requests sent: {self.total}" + (f" ({', '.join(parts)})" if parts else "")
@@ -181,7 +164,7 @@ class SendPolicy:
             answer = incoming(result)
             wait = self.throttle.after(key, answer.status, answer.headers, answer.code)
             if rule is not None and answer.status == rule.accepted_status and not answer.replayed:
-                self.ledger.charge(self.pricing.cost(rule, outgoing.body))
+                self.ledger.charge(rule.cost(outgoing.body))
                 if guarded:
                     self.ledger.guard_failed(f"{outgoing.method} {outgoing.path} → {answer.status}")
             if not throttled or wait is None or attempt == RETRIES - 1:

@@ -24,6 +24,8 @@ CLAUSE_PROPERTY = "contract_clause"
 SOURCE_PROPERTY = "contract_source"
 VIOLATION_PROPERTY = "contract_violation"
 WARNING_PROPERTY = "contract_warning"
+#: Requests the test sent (set-up included): where a deployment's rate-limit budget goes.
+REQUESTS_PROPERTY = "contract_requests"
 LOCAL_PROFILE = "decisions"
 #: Against a deployment only what the vendor page states fails the gate by default: the
 #: decisions are this project's reading of gaps, which another team may read differently.

@@ -63,6 +63,18 @@ class CreditRule:
     accepted_status: int
     body_fields: tuple[str, ...]
     multiplier: int
+    #: Each body field's schema ``maximum``: what a value that is no positive number costs.
+    field_maxima: tuple[int, ...] = ()
+
+    def cost(self, body: Any) -> int:
+        """What accepting ``body`` costs. A field that is not a positive number counts at its
+        maximum: a lenient server may book it anyway."""
+        credits = self.multiplier
+        for name, most in zip(self.body_fields, self.field_maxima, strict=True):
+            value = body.get(name) if isinstance(body, dict) else None
+            positive = isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+            credits *= int(value) if positive else most
+        return credits
 
 
 class Spec:
@@ -178,8 +190,8 @@ class Spec:
 
     def _credit_rule(self, path: str, method: str, operation: dict[str, Any]) -> CreditRule:
         expression = operation["x-cbk-credits"]["perAcceptance"]
-        body = operation["requestBody"]["content"]["application/json"]["schema"]
-        properties = self.resolve(body).get("properties", {})
+        content = operation.get("requestBody", {}).get("content", {}).get("application/json", {})
+        properties = self.resolve(content.get("schema", {})).get("properties", {})
         fields, multiplier = [], 1
         for name in (part.strip() for part in str(expression).split("*")):
             if name in properties:
@@ -201,6 +213,7 @@ class Spec:
             accepted,
             tuple(fields),
             multiplier,
+            tuple(int(self.resolve(properties[name])["maximum"]) for name in fields),
         )
 
     @property
