@@ -115,8 +115,8 @@ _ALL = [
     _page(
         "auth.invalid",
         "malformed/unknown/revoked → 401 INVALID_API_KEY",
-        "Rotation and instant revoke from the dashboard. […] error.code values include: "
-        "UNAUTHORIZED, INVALID_API_KEY, …",
+        "Rotation and instant revoke from the dashboard. […] Downgrading to Free instantly "
+        "revokes the key. […] error.code values include: UNAUTHORIZED, INVALID_API_KEY, …",
     ),
     _decision(
         "auth.plan",

@@ -10,7 +10,7 @@ from hypothesis import given
 from contracts.clauses import clause
 from contracts.client import Api, ApiAnswer
 from contracts.control import Account
-from contracts.expect import assert_error, assert_fields
+from contracts.expect import assert_error, assert_fields, check
 from contracts.jobs import valid_body
 from contracts.strategies import KEY_PREFIX, behaviour, unknown_keys
 from contracts.terms import IDEMPOTENCY_HEADER
@@ -77,7 +77,11 @@ def test_revoked_key_is_401_invalid_api_key(
 def test_free_plan_key_is_403_plan_required(
     api: Api, free_account: Account, operation: str
 ) -> None:
-    assert_error(call(api, operation, key=free_account.key), 403, "PLAN_REQUIRED")
+    """Refused at all: the page ("Downgrading to Free instantly revokes the key"); refused
+    with 403 PLAN_REQUIRED: a decision."""
+    answer = call(api, operation, key=free_account.key)
+    check("auth.invalid", answer.status in (401, 403), f"a Free-plan key was served: {answer}")
+    assert_error(answer, 403, "PLAN_REQUIRED")
 
 
 @clause("auth.schemes")

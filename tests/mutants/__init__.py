@@ -212,7 +212,7 @@ def _revoke_no_op() -> None:
     original = replace(Accounts, "set_key_flags", set_key_flags)
 
 
-@mutant("free-plan-allowed", caught_by="auth.plan")
+@mutant("free-plan-allowed", caught_by="auth.invalid", found_in="auth.plan")
 def _free_plan_allowed() -> None:
     """The plan check is missing: Free keys get Pro limits."""
 
