@@ -16,6 +16,8 @@ from typing import Any
 import httpx
 
 from contracts.terms import (
+    API_KEY_HEADER,
+    BEARER_SCHEME,
     IDEMPOTENCY_HEADER,
     RATE_LIMIT_LIMIT,
     RATE_LIMIT_REMAINING,
@@ -94,7 +96,7 @@ class ApiAnswer:
 
     @property
     def sent_key(self) -> str | None:
-        return self.sent_headers.get("x-api-key")
+        return self.sent_headers.get(API_KEY_HEADER)
 
     @property
     def rate(self) -> RateHeaders | None:
@@ -147,9 +149,9 @@ class Api:
         """One exchange (retried after a per-minute 429 unless ``throttled=False``)."""
         sent: dict[str, str] = {}
         if key is not None:
-            sent["x-api-key"] = key
+            sent[API_KEY_HEADER] = key
         if bearer is not None:
-            sent["Authorization"] = f"Bearer {bearer}"
+            sent["Authorization"] = f"{BEARER_SCHEME.capitalize()} {bearer}"
         sent.update(headers or {})
         body = json_body
         if json_body is not UNSET:

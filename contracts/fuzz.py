@@ -21,7 +21,7 @@ import schemathesis
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from contracts.expect import REQUEST_ID, Problem, envelope_problems, rate_header_problems
-from contracts.terms import IDEMPOTENCY_HEADER, REQUEST_ID_HEADER, SPEC
+from contracts.terms import API_KEY_HEADER, IDEMPOTENCY_HEADER, REQUEST_ID_HEADER, SPEC
 from contracts.transport import (
     NO_JSON,
     PRICING,
@@ -96,7 +96,7 @@ def cbk_request_id(ctx: schemathesis.CheckContext, response, case) -> bool | Non
 @schemathesis.check
 def cbk_rate_limit_headers(ctx: schemathesis.CheckContext, response, case) -> bool | None:
     """Keyed responses carry consistent x-ratelimit-* (and retry-after on a 429)."""
-    if not _ours(case) or not _sent(response, "x-api-key"):
+    if not _ours(case) or not _sent(response, API_KEY_HEADER):
         return None
     status = response.status_code
     if status in _NO_RATE_HEADERS or status >= 500:
@@ -212,7 +212,7 @@ class Fuzzing:
     def call_kwargs(self, key: str | None = None) -> dict[str, Any]:
         return {
             "base_url": self.base_url,
-            "headers": {"x-api-key": key or self.key_for()},
+            "headers": {API_KEY_HEADER: key or self.key_for()},
             "session": self.session,
             "verify": self.verify,
         }

@@ -34,6 +34,10 @@ def error_code(name: str) -> str:
 
 
 STORIES = SPEC.operation("createStory")[0]
+_SCHEMES = SPEC.document["components"]["securitySchemes"]
+API_KEY_HEADER: str = _SCHEMES["ApiKeyHeader"]["name"]
+#: ``Authorization: Bearer …`` (RFC 6750: the scheme name is case-insensitive).
+BEARER_SCHEME: str = _SCHEMES["BearerAuth"]["scheme"]
 IDEMPOTENCY_HEADER: str = SPEC.rules["idempotency"]["header"]
 REPLAY_HEADER: str = SPEC.rules["idempotency"]["replayHeader"]
 REQUEST_ID_HEADER: str = SPEC.rules["requestId"]["header"]

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from contracts.budget import CreditLedger
-from contracts.terms import IDEMPOTENCY_HEADER, REPLAY_HEADER, SPEC
+from contracts.terms import API_KEY_HEADER, BEARER_SCHEME, IDEMPOTENCY_HEADER, REPLAY_HEADER, SPEC
 from contracts.throttle import Throttle
 from mockserver.core.keys import mask
 from mockserver.spec import CreditRule
@@ -50,10 +50,10 @@ def is_guarded(idempotency_key: Any) -> bool:
 def key_of(headers: Mapping[str, str]) -> str | None:
     """The API key a request presents, as the server reads it (x-api-key wins)."""
     lowered = {k.lower(): v for k, v in headers.items()}
-    if lowered.get("x-api-key"):
-        return lowered["x-api-key"]
+    if lowered.get(API_KEY_HEADER.lower()):
+        return lowered[API_KEY_HEADER.lower()]
     scheme, _, token = lowered.get("authorization", "").partition(" ")
-    return token.strip() or None if scheme.lower() == "bearer" else None
+    return token.strip() or None if scheme.lower() == BEARER_SCHEME.lower() else None
 
 
 class Pricing:

@@ -64,7 +64,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         with deployment as running:
             # Fresh users, books and counters: the run starts where a new deployment would.
-            httpx.post(f"{running.url}/_mock/reset", headers={ADMIN_HEADER: running.admin_token})
+            httpx.post(
+                f"{running.url}/_mock/reset", headers={ADMIN_HEADER: running.admin_token}
+            ).raise_for_status()
             env = {
                 **os.environ,
                 **{variable: running.keys[name] for variable, name in KEYS.items()},
