@@ -389,6 +389,11 @@ _ALL = [
         "`openapi.yaml` — the decisions encoded as the single source of truth.",
     ),
     _page(
+        "schema.no-server-error",
+        "no request gets a 5xx",
+        "Invalid bodies return 400 / VALIDATION_ERROR […] missing or other users' ids return 404.",
+    ),
+    _page(
         "schema.links",
         "the 202 bookId is the GET id",
         "data.bookId string (uuid) Storybook id — use as GET /v1/stories/{id} path parameter.",

@@ -19,7 +19,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import pytest
 
-from contracts.clauses import CLAUSES, ContractViolation
+from contracts.clauses import CLAUSES, PAGE, ContractViolation
 from mockserver.core.service import MockService
 from tests.mutants import MUTANTS, Mutant, mutant
 from tests.mutants.patching import SignatureMismatch, replace
@@ -115,3 +115,19 @@ def test_the_suite_fails_the_mutant_first_on_its_own_clause(
     else:
         assert not run.errors_logged, f"{name}: the mutant's mock crashed:\n{run.explain()}"
     print(f"{name} caught by [{found.caught_by}] in {first.name}")
+
+
+def test_a_crash_found_by_fuzzing_fails_a_page_gate() -> None:
+    """schema.conformance is a decision (a warning under ``page``), but a 5xx it meets breaks
+    the page clause schema.no-server-error."""
+    run = run_suite(
+        "mutants",
+        "malformed-json-500",
+        profile=PAGE,
+        clauses="schema.conformance",
+        first_failure_only=True,
+        fuzz_examples=30,
+    )
+    first = run.first_failure()
+    assert first is not None, f"a page gate passed a server that crashes:\n{run.explain()}"
+    assert violated_clause(first) == "schema.no-server-error", first.message[:500]
