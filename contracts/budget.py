@@ -43,6 +43,11 @@ class CreditLedger:
                 f"credits left (raise {CREDIT_BUDGET} to run it)"
             )
 
+    def release(self, credits: int) -> None:
+        """Give back a reservation that was not needed (a probe the target refused)."""
+        with self._lock:
+            self.reserved -= credits
+
     def charge(self, credits: int) -> None:
         """Count credits an accepted create consumed."""
         with self._lock:

@@ -2,7 +2,7 @@
 
 A thin wrapper: each flag sets the ``CBK_*`` variable of the same meaning, everything else goes
 to pytest. Without ``--base-url`` the suite starts a local mock itself. Prefer the environment
-variables for keys in CI: flags show up in process listings.
+variables for keys in CI: flags show up in process listings. See docs/contracts.md.
 """
 
 from __future__ import annotations
@@ -25,6 +25,12 @@ FLAGS = {
     "--plan": (settings.PLAN, "pro|premium: assert that plan's documented limits"),
     "--credit-budget": (settings.CREDIT_BUDGET, "credits the run may spend (remote default 0)"),
     "--job-timeout": (settings.JOB_TIMEOUT, "seconds to wait for a job (remote default 900)"),
+    "--profile": (
+        settings.PROFILE,
+        "page: fail only on what the vendor page states, warn on api-decisions.md's readings; "
+        "decisions: fail on both (default: decisions on the local mock, page on a deployment)",
+    ),
+    "--clause": (settings.CLAUSES, "run only these clauses' tests (comma-separated ids)"),
 }
 
 

@@ -1,52 +1,46 @@
-"""The suite's HTTP client: one place that throttles, counts credits and describes exchanges.
+"""The suite's HTTP client for the behaviour tests, on the one ``SendPolicy`` of
+``contracts.transport`` (throttle, retry, credits).
 
-Replies keep what a failing assertion needs to explain itself (method, path, status, body), with
-anything shaped like an API key masked, so CI logs never show a secret.
+An ``ApiAnswer`` keeps what a failing assertion needs to explain itself (method, path, what was
+sent, status, body), with anything shaped like an API key masked, so CI logs never show a secret.
 """
 
 from __future__ import annotations
 
 import json
 import time
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
-from contracts.budget import CreditLedger
-from contracts.throttle import Throttle, header_int
+from contracts.terms import (
+    API_KEY_HEADER,
+    BEARER_SCHEME,
+    IDEMPOTENCY_HEADER,
+    RATE_LIMIT_LIMIT,
+    RATE_LIMIT_REMAINING,
+    RATE_LIMIT_RESET,
+    REPLAY_HEADER,
+    SPEC,
+    STORIES,
+)
+from contracts.throttle import header_int
+from contracts.transport import (
+    NO_JSON,
+    Incoming,
+    Outgoing,
+    SendPolicy,
+    fresh_idempotency_key,
+    guard_key,
+)
 from mockserver.core.keys import mask
-from mockserver.spec import load_spec
 
-SPEC = load_spec()
-STORIES = "/v1/stories"
-IDEMPOTENCY_HEADER = SPEC.rules["idempotency"]["header"]
-REPLAY_HEADER = SPEC.rules["idempotency"]["replayHeader"]
-REQUEST_ID_HEADER = SPEC.rules["requestId"]["header"]
-MAX_PAGE_COUNT = SPEC.schema("CreateStoryRequest")["properties"]["pageCount"]["maximum"]
-_UNSET: Any = object()
-_RETRIES = 3
+__all__ = ["SPEC", "STORIES", "Api", "ApiAnswer", "RateHeaders", "fresh_idempotency_key"]
 
-
-def fresh_idempotency_key() -> str:
-    return f"cbk-contracts-{uuid.uuid4()}"
-
-
-def guard_key() -> str:
-    """An Idempotency-Key one character too long: a correct server rejects the request with
-    ``fields["Idempotency-Key"]`` after it has judged the body — so a probe never books."""
-    return fresh_idempotency_key().ljust(SPEC.idempotency_key_max_length + 1, "g")
-
-
-def is_guarded(idempotency_key: Any) -> bool:
-    """Whether a correct server must refuse this Idempotency-Key for its length (HTTP strips
-    the value's surrounding whitespace before the server sees it)."""
-    return (
-        isinstance(idempotency_key, str)
-        and len(idempotency_key.strip(" \t")) > SPEC.idempotency_key_max_length
-    )
+#: "No JSON body given" (``None`` is the JSON null).
+UNSET: Any = object()
 
 
 @dataclass(frozen=True)
@@ -57,7 +51,9 @@ class RateHeaders:
 
 
 @dataclass(repr=False)
-class Reply:
+class ApiAnswer:
+    """What the target answered to one request, with the request it answered."""
+
     method: str
     path: str
     status: int
@@ -73,11 +69,6 @@ class Reply:
             return json.loads(self.text)
         except ValueError:
             return None
-
-    @property
-    def is_json(self) -> bool:
-        kind = self.headers.get("content-type", "").split(";")[0].strip().lower()
-        return kind == "application/json" and isinstance(self.body, dict)
 
     @property
     def data(self) -> Any:
@@ -104,10 +95,14 @@ class Reply:
         return self.headers.get(REPLAY_HEADER, "").lower() == "true"
 
     @property
+    def sent_key(self) -> str | None:
+        return self.sent_headers.get(API_KEY_HEADER)
+
+    @property
     def rate(self) -> RateHeaders | None:
         values = [
-            header_int(self.headers, f"x-ratelimit-{name}")
-            for name in ("limit", "remaining", "reset")
+            header_int(self.headers, name)
+            for name in (RATE_LIMIT_LIMIT, RATE_LIMIT_REMAINING, RATE_LIMIT_RESET)
         ]
         return None if None in values else RateHeaders(*values)
 
@@ -119,37 +114,22 @@ class Reply:
     __str__ = __repr__ = describe
 
 
-def key_of(headers: Mapping[str, str]) -> str | None:
-    """The API key a request presents, as the server reads it (x-api-key wins)."""
-    lowered = {k.lower(): v for k, v in headers.items()}
-    if lowered.get("x-api-key"):
-        return lowered["x-api-key"]
-    scheme, _, token = lowered.get("authorization", "").partition(" ")
-    return token.strip() or None if scheme.lower() == "bearer" else None
-
-
-def credits_of(body: Any) -> int:
-    """What accepting ``body`` costs: its pageCount, or the most a book can cost."""
-    count = body.get("pageCount") if isinstance(body, dict) else None
-    if isinstance(count, int | float) and not isinstance(count, bool) and count > 0:
-        return int(count) * SPEC.credits_per_page
-    return MAX_PAGE_COUNT * SPEC.credits_per_page
-
-
 class Api:
     def __init__(
         self,
         base_url: str,
         *,
-        throttle: Throttle,
-        ledger: CreditLedger,
+        policy: SendPolicy,
         verify: bool | str = True,
         timeout: float = 30.0,
     ) -> None:
         self.base_url = base_url
-        self.throttle = throttle
-        self.ledger = ledger
+        self.policy = policy
         self.http = httpx.Client(base_url=base_url, timeout=timeout, verify=verify)
+
+    @property
+    def lifeline(self):
+        return self.policy.throttle.lifeline
 
     def close(self) -> None:
         self.http.close()
@@ -162,56 +142,47 @@ class Api:
         key: str | None = None,
         bearer: str | None = None,
         headers: Mapping[str, str] | None = None,
-        json_body: Any = _UNSET,
+        json_body: Any = UNSET,
         content: bytes | str | None = None,
         throttled: bool = True,
-    ) -> Reply:
-        """One exchange. ``throttled=False`` for tests that drive the limit on purpose: no
-        waiting, no retry after a 429."""
+    ) -> ApiAnswer:
+        """One exchange (retried after a per-minute 429 unless ``throttled=False``)."""
         sent: dict[str, str] = {}
         if key is not None:
-            sent["x-api-key"] = key
+            sent[API_KEY_HEADER] = key
         if bearer is not None:
-            sent["Authorization"] = f"Bearer {bearer}"
+            sent["Authorization"] = f"{BEARER_SCHEME.capitalize()} {bearer}"
         sent.update(headers or {})
         body = json_body
-        if json_body is not _UNSET:
+        if json_body is not UNSET:
             content = json.dumps(json_body)
             sent.setdefault("content-type", "application/json")
-        elif content is not None:
-            try:
-                body = json.loads(content)
-            except ValueError:
-                body = None
-        throttle_key = key_of(sent)
-        guarded = method == "POST" and path == STORIES and is_guarded(sent.get(IDEMPOTENCY_HEADER))
-        if guarded:
-            self.ledger.check_guard()
-        for attempt in range(_RETRIES):
-            if throttled:
-                self.throttle.before(throttle_key)
-            sent_at = time.monotonic()
+        else:
+            body = _parsed(content)
+        times: dict[str, float] = {}
+
+        def transmit() -> httpx.Response:
+            times["sent"] = time.monotonic()
             response = self.http.request(method, path, headers=sent, content=content)
-            reply = Reply(
-                method,
-                path,
-                response.status_code,
-                response.headers,
-                response.text,
-                sent,
-                time.monotonic(),
-                sent_at,
-            )
-            wait = self.throttle.after(throttle_key, reply.status, reply.headers, reply.code)
-            if method == "POST" and path == STORIES and reply.status == 202 and not reply.replayed:
-                self.ledger.charge(credits_of(body))
-                if guarded:
-                    self.ledger.guard_failed(reply.describe())
-            retry = throttled and wait is not None
-            if not retry or attempt == _RETRIES - 1:
-                return reply
-            self.throttle.pause(wait)
-        raise AssertionError("unreachable")
+            times["received"] = time.monotonic()
+            return response
+
+        def incoming(response: httpx.Response) -> Incoming:
+            return Incoming(response.status_code, response.headers, _code(response.text))
+
+        response = self.policy.send(
+            Outgoing(method, path, sent, body), transmit, incoming, throttled=throttled
+        )
+        return ApiAnswer(
+            method,
+            path,
+            response.status_code,
+            response.headers,
+            response.text,
+            sent,
+            times["received"],
+            times["sent"],
+        )
 
     def create(
         self,
@@ -221,7 +192,7 @@ class Api:
         idempotency_key: str | None = None,
         headers: Mapping[str, str] | None = None,
         **kwargs: Any,
-    ) -> Reply:
+    ) -> ApiAnswer:
         extra = dict(headers or {})
         if idempotency_key is not None:
             extra[IDEMPOTENCY_HEADER] = idempotency_key
@@ -229,19 +200,37 @@ class Api:
 
     def probe(
         self,
-        body: Any = _UNSET,
+        body: Any = UNSET,
         *,
         key: str | None = None,
         headers: Mapping[str, str] | None = None,
         content: bytes | str | None = None,
         **kwargs: Any,
-    ) -> Reply:
-        """A create that a correct server judges and then refuses for the over-long
-        Idempotency-Key: checks the body's fate without booking anything."""
+    ) -> ApiAnswer:
+        """A create a correct server refuses for its over-long Idempotency-Key (the guard),
+        whatever the body: it never books. What the answer says about the body depends on the
+        order the target checks in (``contracts.probes`` learns it)."""
         extra = {IDEMPOTENCY_HEADER: guard_key(), **(headers or {})}
         return self.send(
             "POST", STORIES, key=key, headers=extra, json_body=body, content=content, **kwargs
         )
 
-    def get_story(self, book_id: str, *, key: str | None = None, **kwargs: Any) -> Reply:
+    def get_story(self, book_id: str, *, key: str | None = None, **kwargs: Any) -> ApiAnswer:
         return self.send("GET", f"{STORIES}/{book_id}", key=key, **kwargs)
+
+
+def _parsed(content: bytes | str | None) -> Any:
+    if content is None:
+        return NO_JSON
+    try:
+        return json.loads(content)
+    except ValueError:
+        return NO_JSON
+
+
+def _code(text: str) -> str | None:
+    try:
+        error = json.loads(text).get("error")
+    except (ValueError, AttributeError):
+        return None
+    return error.get("code") if isinstance(error, dict) else None

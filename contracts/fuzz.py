@@ -9,32 +9,31 @@ consistency only: they hold for every correct implementation, whatever its plan 
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
+from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 import schemathesis
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from contracts.budget import CreditLedger
-from contracts.client import (
-    IDEMPOTENCY_HEADER,
-    REPLAY_HEADER,
-    REQUEST_ID_HEADER,
-    SPEC,
-    STORIES,
-    credits_of,
+from contracts.expect import REQUEST_ID, Problem, envelope_problems, rate_header_problems
+from contracts.terms import API_KEY_HEADER, IDEMPOTENCY_HEADER, REQUEST_ID_HEADER, SPEC
+from contracts.transport import (
+    NO_JSON,
+    PRICING,
+    Incoming,
+    Outgoing,
+    SendPolicy,
     guard_key,
     is_guarded,
-    key_of,
 )
-from contracts.expect import REQUEST_ID, envelope_problems, rate_header_problems
-from contracts.throttle import Throttle
+from mockserver.spec import CreditRule
 
-_CREATE_VALIDATOR = SPEC.validator("CreateStoryRequest")
 _MAX_KEY = SPEC.idempotency_key_max_length
-_RETRIES = 3
 #: Statuses whose responses carry no x-ratelimit-* (key refused, route refused, server broke).
 _NO_RATE_HEADERS = (401, 403, 405)
 
@@ -72,7 +71,7 @@ def cbk_envelope(ctx: schemathesis.CheckContext, response, case) -> bool | None:
         return None
     problems = envelope_problems(response.status_code, _headers(response), _body(response))
     if problems:
-        raise AssertionError("Not the contract's envelope: " + "; ".join(problems))
+        raise AssertionError("Not the contract's envelope: " + _described(problems))
     return True
 
 
@@ -97,54 +96,51 @@ def cbk_request_id(ctx: schemathesis.CheckContext, response, case) -> bool | Non
 @schemathesis.check
 def cbk_rate_limit_headers(ctx: schemathesis.CheckContext, response, case) -> bool | None:
     """Keyed responses carry consistent x-ratelimit-* (and retry-after on a 429)."""
-    if not _ours(case) or not _sent(response, "x-api-key"):
+    if not _ours(case) or not _sent(response, API_KEY_HEADER):
         return None
     status = response.status_code
     if status in _NO_RATE_HEADERS or status >= 500:
         return None
     problems = rate_header_problems(status, _headers(response), None)
     if problems:
-        raise AssertionError("Rate-limit headers: " + "; ".join(problems))
+        raise AssertionError("Rate-limit headers: " + _described(problems))
     return True
+
+
+def _described(problems: list[Problem]) -> str:
+    return "; ".join(f"[{clause_id}] {text}" for clause_id, text in problems)
 
 
 # --- transport -----------------------------------------------------------------------------------
 class ThrottledSession(requests.Session):
-    """Waits before a key's window is empty, retries an unexpected 429 after retry-after, and
-    counts the credits of accepted creates."""
+    """The ``requests`` session schemathesis calls through: every request goes through the
+    suite's one ``SendPolicy`` (throttle, retry, credits), like the behaviour tests' ``Api``."""
 
-    def __init__(self, throttle: Throttle, ledger: CreditLedger) -> None:
+    def __init__(self, policy: SendPolicy, base_url: str) -> None:
         super().__init__()
-        self.throttle = throttle
-        self.ledger = ledger
+        self.policy = policy
+        #: The base URL's path prefix, cut off to match requests to the spec's operations.
+        self._prefix = urlsplit(base_url).path.rstrip("/")
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
-        key = key_of(request.headers)
-        for attempt in range(_RETRIES):
-            self.throttle.before(key)
-            response = super().send(request, **kwargs)
-            code = _code(response)
-            wait = self.throttle.after(key, response.status_code, response.headers, code)
-            if response.status_code == 202 and request.method == "POST":
-                self._charge(request, response)
-            if wait is None or attempt == _RETRIES - 1:
-                return response
-            self.throttle.pause(wait)
-        raise AssertionError("unreachable")
+        path = request.path_url
+        if self._prefix and path.startswith(self._prefix):
+            path = path[len(self._prefix) :] or "/"
+        outgoing = Outgoing(
+            request.method or "GET", path, dict(request.headers), _parsed(request.body)
+        )
+        return self.policy.send(
+            outgoing,
+            lambda: super(ThrottledSession, self).send(request, **kwargs),
+            lambda response: Incoming(response.status_code, response.headers, _code(response)),
+        )
 
-    def _charge(self, request: requests.PreparedRequest, response: requests.Response) -> None:
-        # The base URL may carry a path prefix; only a replay is free.
-        if not request.path_url.split("?")[0].endswith(STORIES):
-            return
-        if response.headers.get(REPLAY_HEADER, "").lower() == "true":
-            return
-        try:
-            body = json.loads(request.body or b"")
-        except (TypeError, ValueError):
-            body = None
-        self.ledger.charge(credits_of(body))
-        if is_guarded(request.headers.get(IDEMPOTENCY_HEADER)):
-            self.ledger.guard_failed(f"{request.method} {request.path_url} → 202")
+
+def _parsed(body: bytes | str | None) -> Any:
+    try:
+        return json.loads(body or b"")
+    except (TypeError, ValueError):
+        return NO_JSON
 
 
 def _code(response: requests.Response) -> str | None:
@@ -156,24 +152,40 @@ def _code(response: requests.Response) -> str | None:
 
 
 # --- cases ---------------------------------------------------------------------------------------
-def _valid_create(case: schemathesis.Case) -> bool:
-    """A create with a valid body: it books unless its Idempotency-Key is too long (an empty
-    one may count as absent)."""
-    if case.operation.method.upper() != "POST" or case.operation.path != STORIES:
-        return False
+def _paid_call(case: schemathesis.Case) -> CreditRule | None:
+    """The credit rule of a case that books unless its Idempotency-Key is too long: a call of
+    an operation ``x-cbk-credits`` prices, with a body its schema accepts."""
+    rule = PRICING.rule_for(case.operation.method, case.operation.path)
+    if rule is None:
+        return None
     media = (case.media_type or "application/json").split(";")[0].strip().lower()
-    return media == "application/json" and _CREATE_VALIDATOR.is_valid(case.body)
+    valid = _body_validator(rule.operation_id)
+    if valid is None:
+        return rule
+    return rule if media == "application/json" and valid.is_valid(case.body) else None
+
+
+@functools.cache
+def _body_validator(operation_id: str):
+    _, _, operation = SPEC.operation(operation_id)
+    body = operation.get("requestBody", {}).get("content", {}).get("application/json", {})
+    return SPEC.validator(body["schema"]) if "schema" in body else None
 
 
 class Fuzzing:
-    """How the property layer calls the target: its account, session and budget."""
+    """How the property layer calls the target: its accounts, session and budget.
 
-    def __init__(self, base_url: str, key: str, session: ThrottledSession, *, verify) -> None:
+    ``key_for`` picks the key of a case (on a deployment the spare key with the most requests
+    left this minute); a stateful run keeps one key, so a created book stays its caller's."""
+
+    def __init__(
+        self, base_url: str, key_for: Callable[[], str], session: ThrottledSession, *, verify
+    ) -> None:
         self.base_url = base_url
-        self.key = key
+        self.key_for = key_for
         self.session = session
         self.verify = verify
-        self.ledger = session.ledger
+        self.ledger = session.policy.ledger
 
     def prepare(self, case: schemathesis.Case) -> list:
         """Give the case a fresh Idempotency-Key (keeping what was fuzzed), or the guard when
@@ -184,9 +196,10 @@ class Fuzzing:
             unique = str(uuid.uuid4())
             headers[IDEMPOTENCY_HEADER] = f"{key[: _MAX_KEY - len(unique) - 1]}-{unique}"
         excluded = []
-        if _valid_create(case):
+        rule = _paid_call(case)
+        if rule is not None:
             if not is_guarded(headers.get(IDEMPOTENCY_HEADER)) and not self.ledger.try_reserve(
-                credits_of(case.body)
+                rule.cost(case.body)
             ):
                 headers[IDEMPOTENCY_HEADER] = guard_key()
                 excluded.append(positive_data_acceptance)
@@ -196,10 +209,10 @@ class Fuzzing:
             case.headers = headers
         return excluded
 
-    def call_kwargs(self) -> dict[str, Any]:
+    def call_kwargs(self, key: str | None = None) -> dict[str, Any]:
         return {
             "base_url": self.base_url,
-            "headers": {"x-api-key": self.key},
+            "headers": {API_KEY_HEADER: key or self.key_for()},
             "session": self.session,
             "verify": self.verify,
         }

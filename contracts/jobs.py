@@ -4,13 +4,12 @@ recorded history instead of each spending credits on a book of its own."""
 from __future__ import annotations
 
 import copy
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
-from contracts.client import SPEC, Api, Reply, fresh_idempotency_key
+from contracts.client import SPEC, Api, ApiAnswer, fresh_idempotency_key
 from contracts.control import Account
 
 TERMINAL = ("completed", "failed")
@@ -34,8 +33,8 @@ def valid_body(**overrides: Any) -> dict[str, Any]:
 @dataclass
 class BookRun:
     body: dict[str, Any]
-    created: Reply
-    polls: list[Reply] = field(default_factory=list)
+    created: ApiAnswer
+    polls: list[ApiAnswer] = field(default_factory=list)
     timeout: float = 0.0
     timed_out: bool = False
 
@@ -67,25 +66,34 @@ class BookRun:
 
 def follow(api: Api, account: Account, body: dict[str, Any], timeout: float) -> BookRun:
     """Create a book, poll it with backoff until it is terminal (bounded by ``timeout``), then
-    read it a few more times. Never asserts: tests judge the record."""
+    read it a few more times. Never asserts: tests judge the record. A long job is said out
+    loud at least every ``LifeLine.interval`` seconds."""
     created = api.create(body, key=account.key, idempotency_key=fresh_idempotency_key())
     run = BookRun(body, created, timeout=timeout)
     if created.status != 202 or not run.book_id:
         return run
-    deadline = time.monotonic() + timeout
+    lifeline = api.lifeline
+    started = lifeline.clock()
     interval, rereads = _FIRST_POLL, 0
     while True:
-        reply = api.get_story(run.book_id, key=account.key)
-        run.polls.append(reply)
-        if reply.status != 200:
+        answer = api.get_story(run.book_id, key=account.key)
+        run.polls.append(answer)
+        if answer.status != 200:
             return run
-        status = reply.data.get("status") if isinstance(reply.data, dict) else None
+        story = answer.data if isinstance(answer.data, dict) else {}
+        status = story.get("status")
+        waited = lifeline.clock() - started
         if status in TERMINAL:
             rereads += 1
             if rereads > TERMINAL_REREADS:
                 return run
-        elif time.monotonic() >= deadline:
+        elif waited >= timeout:
             run.timed_out = True
             return run
-        time.sleep(interval)
+        lifeline.still(
+            f"waiting for book {run.book_id}: {status}, progress {story.get('progress')} %, "
+            f"{len(story.get('pages') or [])} pages, {waited:.0f} s of at most {timeout:g} s",
+            since=started,
+        )
+        lifeline.sleep(interval)
         interval = min(_MAX_POLL, interval * _POLL_GROWTH)

@@ -12,6 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from contracts.clauses import CLAUSES as CLAUSE_IDS
+from contracts.verdict import LOCAL_PROFILE, PROFILES, REMOTE_PROFILE
+
 BASE_URL = "CBK_BASE_URL"
 API_KEY = "CBK_API_KEY"
 API_KEY_OTHER = "CBK_API_KEY_OTHER"
@@ -21,8 +24,13 @@ PLAN = "CBK_PLAN"
 CREDIT_BUDGET = "CBK_CREDIT_BUDGET"
 ALLOW_LIMIT_EXHAUSTION = "CBK_ALLOW_LIMIT_EXHAUSTION"
 JOB_TIMEOUT = "CBK_JOB_TIMEOUT"
-#: Test-only: the command that starts the local mock (the mutation self-test starts broken ones).
+PROFILE = "CBK_PROFILE"
+#: Only the tests of these clauses (comma-separated ids): a quick re-check of one rule.
+CLAUSES = "CBK_CLAUSES"
+#: Test-only: the command that starts the local mock (the self-tests start patched ones).
 MOCK_COMMAND = "CBK_MOCK_COMMAND"
+#: Examples per operation of the property layer (default 150 locally, 15 against a deployment).
+FUZZ_EXAMPLES = "CBK_FUZZ_EXAMPLES"
 
 REMOTE_JOB_TIMEOUT = 900.0
 LOCAL_JOB_TIMEOUT = 60.0
@@ -50,6 +58,8 @@ class Settings:
     credit_budget: float = math.inf
     allow_limit_exhaustion: bool = True
     job_timeout: float = LOCAL_JOB_TIMEOUT
+    profile: str = LOCAL_PROFILE
+    clauses: frozenset[str] = frozenset()
     mock_command: tuple[str, ...] | None = None
 
     @property
@@ -79,6 +89,13 @@ class Settings:
         if plan is not None and plan not in api_plans():
             raise SettingsError(f"{PLAN} must be one of {', '.join(api_plans())}, got {plan!r}")
         local = base_url is None
+        profile = value(PROFILE) or (LOCAL_PROFILE if local else REMOTE_PROFILE)
+        if profile not in PROFILES:
+            raise SettingsError(f"{PROFILE} must be one of {', '.join(PROFILES)}, got {profile!r}")
+        clauses = frozenset(c.strip() for c in (value(CLAUSES) or "").split(",") if c.strip())
+        unknown = sorted(clauses - set(CLAUSE_IDS))
+        if unknown:
+            raise SettingsError(f"{CLAUSES} names unknown clauses: {', '.join(unknown)}")
         command = value(MOCK_COMMAND)
         return cls(
             base_url=base_url,
@@ -92,6 +109,8 @@ class Settings:
             job_timeout=_number(
                 value(JOB_TIMEOUT), JOB_TIMEOUT, LOCAL_JOB_TIMEOUT if local else REMOTE_JOB_TIMEOUT
             ),
+            profile=profile,
+            clauses=clauses,
             mock_command=tuple(shlex.split(command)) if command else None,
         )
 

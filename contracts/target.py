@@ -27,6 +27,7 @@ from contracts.settings import (
     Settings,
     api_plans,
 )
+from contracts.throttle import Throttle
 
 NEEDS_CONTROL_API = (
     "needs the local mock's control API (runs when CBK_BASE_URL is unset); "
@@ -66,6 +67,7 @@ class Target:
         self.settings = settings
         self.control = control
         self.verify: bool | str = str(ca_file) if ca_file else True
+        self._spare: list[Account] | None = None
 
     @property
     def local(self) -> bool:
@@ -83,6 +85,26 @@ class Target:
             return self.control.create_user(self.plan or LOCAL_PLAN)
         assert self.settings.api_key is not None
         return Account(self.settings.api_key, self.settings.plan)
+
+    def spare_accounts(self) -> list[Account]:
+        """Accounts for requests that only need *a* Pro/Premium key (validation probes,
+        unknown ids, request ids): on a deployment CBK_API_KEY and, when given,
+        CBK_API_KEY_OTHER — two per-minute windows to spread the load over; on the mock one
+        user of its own."""
+        if self._spare is None:
+            self._spare = [self.main_account()]
+            if self.control is None and self.settings.api_key_other:
+                self._spare.append(Account(self.settings.api_key_other))
+        return self._spare
+
+    def spare_account(self, throttle: Throttle) -> Account:
+        """The spare account with the most requests left in its window (unknown: fresh)."""
+
+        def room(candidate: Account) -> tuple[float, float]:
+            left, resets_in = throttle.left(candidate.key)
+            return (float("inf") if left is None else left, -resets_in)
+
+        return max(self.spare_accounts(), key=room)
 
     def other_account(self) -> Account:
         if self.control is not None:

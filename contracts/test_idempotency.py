@@ -11,17 +11,17 @@ import pytest
 
 from contracts.budget import CreditLedger
 from contracts.clauses import clause
-from contracts.client import (
-    IDEMPOTENCY_HEADER,
-    REPLAY_HEADER,
-    SPEC,
-    Api,
-    Reply,
-    fresh_idempotency_key,
-)
+from contracts.client import SPEC, Api, ApiAnswer, fresh_idempotency_key
 from contracts.control import Account
-from contracts.expect import assert_envelope, assert_error, assert_fields, assert_rate_headers
+from contracts.expect import (
+    assert_envelope,
+    assert_error,
+    assert_fields,
+    assert_rate_headers,
+    check,
+)
 from contracts.jobs import valid_body
+from contracts.terms import IDEMPOTENCY_HEADER, REPLAY_HEADER
 
 MAX_KEY = SPEC.idempotency_key_max_length
 PAGES = valid_body()["pageCount"]
@@ -37,15 +37,23 @@ def invalid_body() -> dict:
     return {}
 
 
-def ids(reply: Reply) -> tuple[str | None, str | None]:
-    data = reply.data if isinstance(reply.data, dict) else {}
+def ids(answer: ApiAnswer) -> tuple[str | None, str | None]:
+    data = answer.data if isinstance(answer.data, dict) else {}
     return data.get("taskId"), data.get("bookId")
 
 
-def accepted(reply: Reply, what: str) -> Reply:
-    assert reply.status == 202, f"{what} was not accepted: {reply}"
-    assert_envelope(reply)
-    return reply
+def accepted(answer: ApiAnswer, what: str) -> ApiAnswer:
+    assert answer.status == 202, f"{what} was not accepted: {answer}"
+    assert_envelope(answer)
+    return answer
+
+
+def marked_replayed(answer: ApiAnswer) -> None:
+    check(
+        "idempotency.replay-header",
+        answer.headers.get(REPLAY_HEADER) == "true",
+        f"no {REPLAY_HEADER}: true on {answer}",
+    )
 
 
 @clause("idempotency.key-length")
@@ -56,8 +64,8 @@ def test_key_longer_than_128_is_400_with_the_key_named(
     """With a valid body: a server that stops at the first failing check (the body comes
     first) would not name the key next to an invalid body's fields."""
     key = fresh_idempotency_key().ljust(length, "k")
-    reply = api.create(valid_body(), key=account.key, idempotency_key=key)
-    assert_fields(reply, IDEMPOTENCY_HEADER, exactly=True)
+    answer = api.create(valid_body(), key=account.key, idempotency_key=key)
+    assert_fields(answer, IDEMPOTENCY_HEADER, exactly=True)
 
 
 @clause("idempotency.key-length")
@@ -66,8 +74,8 @@ def test_key_of_1_to_128_characters_is_not_a_field_error(
     api: Api, account: Account, length: int
 ) -> None:
     key = fresh_idempotency_key()[-length:].rjust(length, "k")
-    reply = api.create(invalid_body(), key=account.key, idempotency_key=key)
-    assert_fields(reply, *REQUIRED, exactly=True)
+    answer = api.create(invalid_body(), key=account.key, idempotency_key=key)
+    assert_fields(answer, *REQUIRED, exactly=True)
 
 
 @clause("idempotency.replay")
@@ -77,14 +85,18 @@ def test_same_key_and_body_return_the_original_ids_marked_replayed(
     ledger.reserve(2 * PAGES, REPLAYED)
     key, body = fresh_idempotency_key(), valid_body()
     first = accepted(api.create(body, key=account.key, idempotency_key=key), "the first create")
-    assert not first.replayed, f"a first create is marked {REPLAY_HEADER}: {first}"
+    check(
+        "idempotency.replay-header",
+        not first.replayed,
+        f"a first create is marked {REPLAY_HEADER}: {first}",
+    )
     again = accepted(api.create(body, key=account.key, idempotency_key=key), "the replay")
     assert ids(again) == ids(first), f"the replay returned other ids: {again} vs {first}"
-    assert again.headers.get(REPLAY_HEADER) == "true", f"no {REPLAY_HEADER}: true on {again}"
+    marked_replayed(again)
     assert_rate_headers(again)
 
 
-@clause("idempotency.replay")
+@clause("idempotency.parsed-body")
 def test_replay_compares_the_parsed_body_not_its_bytes(
     api: Api, account: Account, ledger: CreditLedger
 ) -> None:
@@ -101,7 +113,7 @@ def test_replay_compares_the_parsed_body_not_its_bytes(
     )
     accepted(again, "the replay with reordered keys")
     assert ids(again) == ids(first), f"the replay returned other ids: {again} vs {first}"
-    assert again.replayed, f"no {REPLAY_HEADER}: true on {again}"
+    marked_replayed(again)
 
 
 @clause("idempotency.conflict")
@@ -112,9 +124,9 @@ def test_same_key_with_another_body_is_409_idempotency_conflict(
     key, body = fresh_idempotency_key(), valid_body()
     accepted(api.create(body, key=account.key, idempotency_key=key), "the first create")
     other = dict(body, storyIdea=body["storyIdea"] + " Then they all sing.")
-    reply = api.create(other, key=account.key, idempotency_key=key)
-    assert_error(reply, 409, "IDEMPOTENCY_CONFLICT")
-    assert_rate_headers(reply)
+    answer = api.create(other, key=account.key, idempotency_key=key)
+    assert_error(answer, 409, "IDEMPOTENCY_CONFLICT")
+    assert_rate_headers(answer)
 
 
 @clause("idempotency.per-user")
@@ -139,9 +151,22 @@ def test_a_refused_create_does_not_use_up_the_key(
     key = fresh_idempotency_key()
     refused = api.create(invalid_body(), key=account.key, idempotency_key=key)
     assert_fields(refused, *REQUIRED)
-    reply = api.create(valid_body(), key=account.key, idempotency_key=key)
-    accepted(reply, "a valid create after a refused one with the same key")
-    assert not reply.replayed, f"a refused create was remembered: {reply}"
+    answer = api.create(valid_body(), key=account.key, idempotency_key=key)
+    accepted(answer, "a valid create after a refused one with the same key")
+    assert not answer.replayed, f"a refused create was remembered: {answer}"
+
+
+@clause("create.check-order")
+def test_an_invalid_body_is_refused_before_its_key_is_looked_up(
+    api: Api, account: Account, ledger: CreditLedger
+) -> None:
+    """Validation comes before idempotency: a used key with an invalid body is neither a
+    replay nor a conflict."""
+    ledger.reserve(PAGES, "a create whose key is then reused with an invalid body")
+    key = fresh_idempotency_key()
+    accepted(api.create(valid_body(), key=account.key, idempotency_key=key), "the first create")
+    answer = api.create(valid_body(pageCount=0), key=account.key, idempotency_key=key)
+    assert_fields(answer, "pageCount")
 
 
 @clause("idempotency.concurrent")
@@ -152,18 +177,19 @@ def test_concurrent_duplicates_create_exactly_one_book(
     key, body = fresh_idempotency_key(), valid_body()
     start = threading.Barrier(CONCURRENT)
 
-    def create(_: int) -> Reply:
+    def create(_: int) -> ApiAnswer:
         start.wait(timeout=30)
         return api.create(body, key=account.key, idempotency_key=key)
 
     with ThreadPoolExecutor(CONCURRENT) as pool:
-        replies = list(pool.map(create, range(CONCURRENT)))
-    others = [r for r in replies if r.status != 202]
-    for reply in others:
-        assert_error(reply, 409, "IDEMPOTENCY_CONFLICT")
-    books = {ids(r)[1] for r in replies if r.status == 202}
-    assert len(books) == 1, f"{len(books)} books for one key: {[str(r) for r in replies]}"
-    originals = [r for r in replies if r.status == 202 and not r.replayed]
-    assert len(originals) == 1, (
-        f"{len(originals)} answers claim to have created the book: {[str(r) for r in replies]}"
+        answers = list(pool.map(create, range(CONCURRENT)))
+    for refused in (r for r in answers if r.status != 202):
+        assert_error(refused, 409, "IDEMPOTENCY_CONFLICT")
+    books = {ids(r)[1] for r in answers if r.status == 202}
+    assert len(books) == 1, f"{len(books)} books for one key: {[str(r) for r in answers]}"
+    originals = [r for r in answers if r.status == 202 and not r.replayed]
+    check(
+        "idempotency.replay-header",
+        len(originals) == 1,
+        f"{len(originals)} answers claim to have created the book: {[str(r) for r in answers]}",
     )

@@ -15,7 +15,7 @@ import pytest
 
 from contracts.budget import CreditLedger
 from contracts.clauses import clause
-from contracts.client import SPEC, Api, Reply, fresh_idempotency_key
+from contracts.client import SPEC, Api, ApiAnswer, fresh_idempotency_key
 from contracts.control import Account, AccountControl
 from contracts.expect import (
     assert_envelope,
@@ -25,9 +25,12 @@ from contracts.expect import (
     retry_after_problems,
 )
 from contracts.jobs import valid_body
+from contracts.lifeline import LifeLine
 from contracts.settings import Settings
 from contracts.target import NEEDS_CONTROL_API, Target, open_target
+from contracts.terms import RETRY_AFTER
 from contracts.throttle import Throttle
+from contracts.transport import SendPolicy, Traffic
 
 PAGES = valid_body()["pageCount"]
 #: Enough clock for any job of the mock to finish or fail (it runs a fraction of a second).
@@ -43,10 +46,10 @@ def manual(settings: Settings) -> Iterator[Target]:
 
 
 @pytest.fixture(scope="module")
-def mock_api(manual: Target) -> Iterator[Api]:
+def mock_api(manual: Target, lifeline: LifeLine, traffic: Traffic) -> Iterator[Api]:
     """A client of its own: what this mock's users spend is no part of the target's budget."""
-    ledger = CreditLedger(math.inf)
-    client = Api(manual.url, throttle=Throttle(), ledger=ledger, verify=manual.verify)
+    policy = SendPolicy(Throttle(lifeline), CreditLedger(math.inf), traffic=traffic)
+    client = Api(manual.url, policy=policy, verify=manual.verify)
     yield client
     client.close()
 
@@ -61,11 +64,11 @@ def user(manual: Target) -> Account:
     return manual.main_account()
 
 
-def assert_limit_refusal(reply: Reply, code: str) -> None:
-    assert_error(reply, 429, code)
-    assert_rate_headers(reply)
-    problems = retry_after_problems(reply.headers)
-    assert not problems, f"{'; '.join(problems)}: {reply}"
+def assert_limit_refusal(answer: ApiAnswer, code: str) -> None:
+    assert_error(answer, 429, code)
+    assert_rate_headers(answer)
+    problems = retry_after_problems(answer.headers)
+    assert not problems, f"{'; '.join(problems)}: {answer}"
 
 
 # --- daily cap and monthly credits ---------------------------------------------------------
@@ -88,7 +91,7 @@ def test_daily_cap_lifts_after_retry_after(
     ctl.set_usage(user, booksToday=ctl.usage(user)["booksPerDay"])
     refused = mock_api.create(valid_body(), key=user.key)
     assert_limit_refusal(refused, "DAILY_CAP_EXCEEDED")
-    manual.pass_time(int(refused.headers["retry-after"]))
+    manual.pass_time(int(refused.headers[RETRY_AFTER]))
     again = mock_api.create(valid_body(), key=user.key)
     assert again.status == 202, f"still refused after retry-after: {again}"
 
@@ -99,8 +102,8 @@ def test_create_needing_more_credits_than_left_is_429_insufficient_credits(
 ) -> None:
     monthly = ctl.usage(user)["monthlyCredits"]
     ctl.set_usage(user, creditsUsed=monthly - PAGES + 1)
-    reply = mock_api.create(valid_body(), key=user.key)
-    assert_limit_refusal(reply, "INSUFFICIENT_CREDITS")
+    answer = mock_api.create(valid_body(), key=user.key)
+    assert_limit_refusal(answer, "INSUFFICIENT_CREDITS")
 
 
 @clause("limits.credits")
@@ -109,8 +112,8 @@ def test_create_needing_exactly_the_credits_left_is_accepted(
 ) -> None:
     monthly = ctl.usage(user)["monthlyCredits"]
     ctl.set_usage(user, creditsUsed=monthly - PAGES)
-    reply = mock_api.create(valid_body(), key=user.key)
-    assert reply.status == 202, f"refused with exactly pageCount credits left: {reply}"
+    answer = mock_api.create(valid_body(), key=user.key)
+    assert answer.status == 202, f"refused with exactly pageCount credits left: {answer}"
 
 
 @clause("create.credits")
@@ -124,7 +127,7 @@ def test_accepting_a_book_charges_page_count_credits_at_once(
     assert charged == body["pageCount"], f"charged {charged}, pageCount {body['pageCount']}"
 
 
-@clause("idempotency.replay")
+@clause("idempotency.replay-header")
 def test_a_replay_charges_no_credits(mock_api: Api, ctl: AccountControl, user: Account) -> None:
     key, body = fresh_idempotency_key(), valid_body()
     assert mock_api.create(body, key=user.key, idempotency_key=key).status == 202
@@ -153,8 +156,8 @@ def test_body_validation_comes_before_the_credit_check(
     mock_api: Api, ctl: AccountControl, user: Account
 ) -> None:
     ctl.set_usage(user, creditsUsed=ctl.usage(user)["monthlyCredits"])
-    reply = mock_api.create(valid_body(style="3D"), key=user.key)
-    assert_fields(reply, "style")
+    answer = mock_api.create(valid_body(style="3D"), key=user.key)
+    assert_fields(answer, "style")
 
 
 @clause("create.check-order")
@@ -175,7 +178,8 @@ def test_a_replay_comes_before_the_daily_cap(
     assert first.status == 202, f"not accepted: {first}"
     ctl.set_usage(user, booksToday=ctl.usage(user)["booksPerDay"])
     replay = mock_api.create(body, key=user.key, idempotency_key=key)
-    assert replay.status == 202 and replay.replayed, f"a replay at the daily cap: {replay}"
+    assert replay.status == 202, f"a replay at the daily cap was refused: {replay}"
+    assert replay.data.get("bookId") == first.data["bookId"], f"not a replay: {replay}"
 
 
 # --- forced failures -----------------------------------------------------------------------
@@ -194,7 +198,7 @@ def test_failed_book_has_an_error_message_and_no_completion_time(
     assert story.data["progress"] < 100, f"failed with progress 100: {story}"
 
 
-@clause("lifecycle.failed")
+@clause("lifecycle.refund")
 def test_failed_book_credits_are_refunded(
     mock_api: Api, ctl: AccountControl, user: Account, manual: Target
 ) -> None:
@@ -252,7 +256,7 @@ def test_a_dashboard_book_is_readable_through_the_api(
     mock_api: Api, ctl: AccountControl, user: Account
 ) -> None:
     book = ctl.add_dashboard_book(user, title="Made on the dashboard", pageCount=PAGES)
-    reply = mock_api.get_story(book["id"], key=user.key)
-    assert reply.status == 200, f"a dashboard book is not readable: {reply}"
-    assert_envelope(reply)
-    assert reply.data["source"] == "web", f"source is {reply.data['source']!r}"
+    answer = mock_api.get_story(book["id"], key=user.key)
+    assert answer.status == 200, f"a dashboard book is not readable: {answer}"
+    assert_envelope(answer)
+    assert answer.data["source"] == "web", f"source is {answer.data['source']!r}"

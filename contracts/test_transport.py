@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from contracts.clauses import clause
-from contracts.client import STORIES, Api, Reply
+from contracts.client import STORIES, Api, ApiAnswer
 from contracts.control import Account
 from contracts.jobs import valid_body
 from contracts.target import Target
@@ -57,12 +57,12 @@ def secret_parts(key: str) -> list[str]:
     return [key, secret[: len(secret) - _VISIBLE_TAIL]] if len(secret) > _VISIBLE_TAIL else [key]
 
 
-def leaks(reply: Reply, key: str) -> list[str]:
-    texts = [reply.text, *(f"{k}: {v}" for k, v in reply.headers.items())]
+def leaks(answer: ApiAnswer, key: str) -> list[str]:
+    texts = [answer.text, *(f"{k}: {v}" for k, v in answer.headers.items())]
     return [s for s in secret_parts(key) if any(s in text for text in texts)]
 
 
-def exchanges(api: Api, key: str) -> list[Reply]:
+def exchanges(api: Api, key: str) -> list[ApiAnswer]:
     """Every way a key reaches the server: both headers, valid or not, reads and creates."""
     return [
         api.get_story(str(uuid.uuid4()), key=key),
@@ -78,18 +78,18 @@ def exchanges(api: Api, key: str) -> list[Reply]:
 @clause("transport.keys-secret")
 @pytest.mark.parametrize("kind", ["valid", "unknown", "malformed", "revoked", "free"])
 def test_keys_never_appear_in_responses(
-    api: Api, kind: str, account: Account, request: pytest.FixtureRequest
+    api: Api, kind: str, spare_account: Account, request: pytest.FixtureRequest
 ) -> None:
     if kind == "valid":
-        key = account.key
+        key = spare_account.key
     elif kind == "unknown":
         key = KEY_PREFIX + uuid.uuid4().hex + uuid.uuid4().hex[:8]
     elif kind == "malformed":
-        key = account.key + "!"
+        key = spare_account.key + "!"
     else:
         key = request.getfixturevalue(f"{kind}_account").key
-    for reply in exchanges(api, key):
-        found = leaks(reply, key)
+    for answer in exchanges(api, key):
+        found = leaks(answer, key)
         assert not found, (
-            f"a response contains the {kind} key: {reply.method} {reply.path} → {reply.status}"
+            f"a response contains the {kind} key: {answer.method} {answer.path} → {answer.status}"
         )

@@ -1,24 +1,30 @@
-"""Keeps the suite under each key's per-minute limit, from the ``x-ratelimit-*`` headers it sees.
+"""Keeps the suite under each key's per-minute limit, from the rate-limit headers it sees.
 
 Before a request it waits out the window when the last answer said nothing is left; after an
-unexpected 429 ``RATE_LIMIT_EXCEEDED`` it says how long to wait before retrying. Tests that
-drive the limit on purpose bypass it. Every wait is bounded.
+unexpected 429 of the per-minute limit it says how long to wait before retrying. Tests that
+drive the limit on purpose bypass it. Every wait is bounded, and said out loud (``LifeLine``).
 """
 
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from mockserver.spec import load_spec
+from contracts.lifeline import LifeLine
+from contracts.terms import (
+    RATE_LIMIT_REMAINING,
+    RATE_LIMIT_RESET,
+    RATE_LIMITED,
+    RETRY_AFTER,
+    WINDOW,
+)
+from mockserver.core.keys import mask
 
 #: Never wait longer than one window plus a little, whatever a server says.
-MAX_WAIT = float(load_spec().rate_limit_window) + 5.0
+MAX_WAIT = float(WINDOW) + 5.0
 #: Past the advertised reset: a server may round the seconds left down.
 _MARGIN = 1.0
-RATE_LIMITED = "RATE_LIMIT_EXCEEDED"
 
 
 def header_int(headers: Mapping[str, str], name: str) -> int | None:
@@ -36,17 +42,14 @@ class _Window:
 
 
 class Throttle:
-    def __init__(
-        self,
-        *,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._sleep = sleep
-        self._clock = clock
+    def __init__(self, lifeline: LifeLine | None = None) -> None:
+        self.lifeline = lifeline or LifeLine()
         self._windows: dict[str, _Window] = {}
         self._lock = threading.Lock()
         self.waited = 0.0
+
+    def _clock(self) -> float:
+        return self.lifeline.clock()
 
     def before(self, key: str | None, requests: int = 1) -> None:
         """Wait until ``requests`` more fit in the key's window (as far as the suite knows)."""
@@ -63,7 +66,17 @@ class Throttle:
                 return
             wait = min(MAX_WAIT, window.resets_at - now + _MARGIN)
             del self._windows[key]
-        self.pause(wait)
+        self.pause(wait, f"the rate-limit window of key {mask(key)} to reset")
+
+    def left(self, key: str) -> tuple[int | None, float]:
+        """What the suite knows of the key's window: (requests left or None when unknown,
+        seconds until it resets)."""
+        with self._lock:
+            window = self._windows.get(key)
+            now = self._clock()
+            if window is None or now >= window.resets_at:
+                return None, 0.0
+            return window.remaining, window.resets_at - now
 
     def after(
         self, key: str | None, status: int, headers: Mapping[str, str], code: str | None
@@ -71,9 +84,9 @@ class Throttle:
         """Learn from a response; for a per-minute 429 return the seconds to wait before a
         retry (daily caps and credits do not lift within a test run)."""
         now = self._clock()
-        remaining = header_int(headers, "x-ratelimit-remaining")
-        reset = header_int(headers, "x-ratelimit-reset")
-        retry_after = header_int(headers, "retry-after") if status == 429 else None
+        remaining = header_int(headers, RATE_LIMIT_REMAINING)
+        reset = header_int(headers, RATE_LIMIT_RESET)
+        retry_after = header_int(headers, RETRY_AFTER) if status == 429 else None
         if key and remaining is not None and reset is not None and 0 <= reset <= MAX_WAIT:
             with self._lock:
                 self._windows[key] = _Window(max(0, remaining), now + reset)
@@ -90,9 +103,12 @@ class Throttle:
         with self._lock:
             window = self._windows.pop(key, None)
         if window is not None:
-            self.pause(window.resets_at - self._clock() + _MARGIN)
+            self.pause(
+                window.resets_at - self._clock() + _MARGIN,
+                f"a fresh rate-limit window of key {mask(key)}",
+            )
 
-    def pause(self, seconds: float) -> None:
+    def pause(self, seconds: float, what: str) -> None:
         seconds = max(0.0, min(MAX_WAIT, seconds))
         self.waited += seconds
-        self._sleep(seconds)
+        self.lifeline.wait(seconds, what)

@@ -20,6 +20,8 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 SPEC_URI = "urn:childrenbooks:openapi"
+#: ``api-decisions.md``: "Monthly credits (1 per page, cover included)" when the spec names none.
+DEFAULT_CREDITS_PER_PAGE = 1
 
 
 def spec_path() -> Path:
@@ -55,6 +57,35 @@ class RateLimitHeaders(NamedTuple):
     limit: str
     remaining: str
     reset: str
+
+
+@dataclass(frozen=True)
+class CreditRule:
+    """What accepting one call of an operation costs, from its ``x-cbk-credits`` extension
+    (``perAcceptance: pageCount * creditsPerPage``): the product of ``body_fields`` of the
+    request body and ``multiplier`` (the named ``x-cbk`` rules), charged on ``accepted_status``
+    unless the answer is a replay."""
+
+    operation_id: str
+    method: str
+    path: str
+    accepted_status: int
+    body_fields: tuple[str, ...]
+    multiplier: int
+    #: Each body field's schema ``maximum``: what a value that is no positive number costs.
+    field_maxima: tuple[int, ...] = ()
+
+    def cost(self, body: Any) -> int:
+        """What accepting ``body`` costs. A field that is not a positive number counts at its
+        maximum: a lenient server may book it anyway."""
+        credits = self.multiplier
+        for name, most in zip(self.body_fields, self.field_maxima, strict=True):
+            value = body.get(name) if isinstance(body, dict) else None
+            if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+                credits *= int(value)
+            else:
+                credits *= most
+        return credits
 
 
 class Spec:
@@ -198,6 +229,44 @@ class Spec:
     @property
     def credits_per_page(self) -> int:
         return int(self.rules["creditsPerPage"])
+
+    @functools.cached_property
+    def credit_rules(self) -> tuple[CreditRule, ...]:
+        """Every operation that costs credits, as its ``x-cbk-credits`` says."""
+        found = []
+        for path, item in self.document.get("paths", {}).items():
+            for method, operation in item.items():
+                if isinstance(operation, dict) and "x-cbk-credits" in operation:
+                    found.append(self._credit_rule(path, method.upper(), operation))
+        return tuple(found)
+
+    def _credit_rule(self, path: str, method: str, operation: dict[str, Any]) -> CreditRule:
+        expression = operation["x-cbk-credits"]["perAcceptance"]
+        content = operation.get("requestBody", {}).get("content", {}).get("application/json", {})
+        properties = self.resolve(content.get("schema", {})).get("properties", {})
+        fields, multiplier = [], 1
+        for name in (part.strip() for part in str(expression).split("*")):
+            if name in properties:
+                fields.append(name)
+            elif name in self.rules:
+                multiplier *= int(self.rules[name])
+            elif name == "creditsPerPage":
+                multiplier *= DEFAULT_CREDITS_PER_PAGE
+            else:
+                raise ValueError(
+                    f"x-cbk-credits of {operation.get('operationId')}: {name!r} is neither a "
+                    "request body field nor an x-cbk rule"
+                )
+        accepted = min(int(s) for s in operation["responses"] if str(s).startswith("2"))
+        return CreditRule(
+            operation.get("operationId", f"{method} {path}"),
+            method,
+            path,
+            accepted,
+            tuple(fields),
+            multiplier,
+            tuple(int(self.resolve(properties[name])["maximum"]) for name in fields),
+        )
 
     @property
     def idempotency_key_max_length(self) -> int:

@@ -1,146 +1,133 @@
-"""Proof that the contract suite catches bugs: it must fail against every deliberately broken
-mock in ``tests.mutants`` — with a failing contract test, not an error in setup — and pass
-against the unbroken mock.
+"""Proof that the contract suite catches bugs, each by the clause it breaks: against every
+deliberately broken mock in ``tests.mutants`` the suite's *first* failure must be a
+``ContractViolation`` of the mutant's ``caught_by`` clause — not any failure, not an error in
+set-up — and the mutant's mock must log no unhandled error (a crash would be caught by
+whatever clause met the 500, proving nothing about the bug).
 
-Each mutant runs the suite module that covers its clause (``CAUGHT_BY``), with ``-x``; the
-baseline runs every such module against the real mock. Runs go two at a time.
+Each run selects only the tests of the mutant's clause (``CBK_CLAUSES``) and stops at the
+first failure (``-x``): the first-failure assertion still holds — a shared assertion names the
+clause it finds broken, so a mutant that broke, say, the envelope first would show that clause
+— and it keeps the runs short. That the unbroken mock passes those same tests is the plain
+contract-suite run of ``make test`` (``contracts/``). Runs go two at a time (two cores).
 """
 
 from __future__ import annotations
 
-import os
-import shlex
-import signal
-import subprocess
-import sys
-import tempfile
-import xml.etree.ElementTree as ElementTree
+import inspect
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 
-from contracts import settings as contract_settings
-from tests.mutants import CAUGHT_BY, MUTANTS
+from contracts.clauses import CLAUSES, PAGE, ContractViolation
+from mockserver.core.service import MockService
+from tests.mutants import MUTANTS, Mutant, mutant
+from tests.mutants.patching import SignatureMismatch, replace
+from tests.mutants.runner import WORKERS, SuiteRun, run_suite, violated_clause
 
-ROOT = Path(__file__).resolve().parent.parent
-WORKERS = 2
-#: A run that takes longer is stuck: its whole process group is killed.
-RUN_TIMEOUT = 240
-MINIMUM_MUTANTS = 20
-BASELINE = ""
-_TARGET_VARIABLES = {
-    value
-    for name, value in vars(contract_settings).items()
-    if name.isupper() and isinstance(value, str) and value.startswith("CBK_")
-}
+MINIMUM_MUTANTS = 40
+VIOLATION = f"{ContractViolation.__module__}.{ContractViolation.__qualname__}"
 
 
-@dataclass
-class SuiteRun:
-    returncode: int
-    output: str
-    failures: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-
-    def explain(self) -> str:
-        return f"exit {self.returncode}\n{self.output[-3000:]}"
-
-
-def _outcomes(junit: Path) -> tuple[list[str], list[str]]:
-    """(failed tests with their first message line, tests that errored) from a JUnit report."""
-    if not junit.exists():
-        return [], []
-    failures, errors = [], []
-    for case in ElementTree.parse(junit).getroot().iter("testcase"):
-        name = f"{case.get('classname')}::{case.get('name')}"
-        for failure in case.findall("failure"):
-            failures.append(f"{name}: {(failure.get('message') or '').splitlines()[0][:200]}")
-        errors += [name for _ in case.findall("error")]
-    return failures, errors
-
-
-def run_suite(modules: list[str], mutant: str | None) -> SuiteRun:
-    """``python -m pytest contracts/<modules> -x`` against the mock, or against ``mutant``."""
-    env = {k: v for k, v in os.environ.items() if k not in _TARGET_VARIABLES}
-    if mutant:
-        env[contract_settings.MOCK_COMMAND] = shlex.join(
-            [sys.executable, "-m", "tests.mutants", mutant]
-        )
-    with tempfile.TemporaryDirectory(prefix="cbk-mutant-") as workdir:
-        junit = Path(workdir) / "junit.xml"
-        command = [
-            sys.executable,
-            "-m",
-            "pytest",
-            *(f"contracts/{module}" for module in modules),
-            "-x",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "-m",
-            "not cbk_property",
-            "-p",
-            "no:schemathesis",
-            f"--junitxml={junit}",
-        ]
-        process = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
-        )
-        try:
-            output, _ = process.communicate(timeout=RUN_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            output, _ = process.communicate()
-            output += f"\n(killed after {RUN_TIMEOUT} s)"
-        failures, errors = _outcomes(junit)
-        return SuiteRun(process.returncode, output, failures, errors)
+def run_mutant(found: Mutant) -> SuiteRun:
+    return run_suite(
+        "mutants", found.name, clauses=found.tests_of, first_failure_only=True, fuzz=False
+    )
 
 
 @pytest.fixture(scope="module")
 def runs(request: pytest.FixtureRequest) -> Iterator[dict[str, Future[SuiteRun]]]:
     """Start every run this session selected, two at a time; tests wait for their own."""
     selected = {
-        item.callspec.params.get("name", BASELINE)
+        item.callspec.params["name"]
         for item in request.session.items
         if item.module is request.module and hasattr(item, "callspec")
     }
-    if any(item.name == "test_unbroken_mock_passes" for item in request.session.items):
-        selected.add(BASELINE)
     pool = ThreadPoolExecutor(WORKERS)
-    every_module = sorted(set(CAUGHT_BY.values()))
-    futures = {}
-    for name in sorted(selected):
-        modules = every_module if name == BASELINE else [CAUGHT_BY[name]]
-        futures[name] = pool.submit(run_suite, modules, name or None)
-    yield futures
+    yield {name: pool.submit(run_mutant, MUTANTS[name]) for name in sorted(selected)}
     pool.shutdown(wait=True, cancel_futures=True)
 
 
-def test_every_mutant_names_the_module_that_catches_it() -> None:
-    assert set(MUTANTS) == set(CAUGHT_BY), f"no CAUGHT_BY for {set(MUTANTS) - set(CAUGHT_BY)}"
+def test_every_mutant_names_a_clause_that_catches_it() -> None:
     assert len(MUTANTS) >= MINIMUM_MUTANTS, f"only {len(MUTANTS)} mutants"
-    missing = {m for m in CAUGHT_BY.values() if not (ROOT / "contracts" / m).is_file()}
-    assert not missing, f"no such contract modules: {missing}"
+    unknown = {m.name: m.caught_by for m in MUTANTS.values() if m.caught_by not in CLAUSES}
+    assert not unknown, f"mutants name clauses that do not exist: {unknown}"
 
 
-def test_unbroken_mock_passes(runs: dict[str, Future[SuiteRun]]) -> None:
-    run = runs[BASELINE].result()
-    assert run.returncode == 0 and not run.failures and not run.errors, run.explain()
+def test_mutants_are_registered_only_through_the_decorator() -> None:
+    with pytest.raises(TypeError):
+        MUTANTS["sneaked-in"] = Mutant("sneaked-in", "routing.404", lambda: None)  # type: ignore[index]
 
 
-@pytest.mark.parametrize("name", sorted(CAUGHT_BY))
-def test_contract_suite_kills_mutant(runs: dict[str, Future[SuiteRun]], name: str) -> None:
-    run = runs[name].result()
-    assert run.returncode != 0, f"the suite passed against mutant {name!r}:\n{run.explain()}"
-    assert run.failures, f"mutant {name!r} caused no failing contract test:\n{run.explain()}"
-    assert not run.errors, f"mutant {name!r} broke set-up ({run.errors}):\n{run.explain()}"
-    print(f"{name} killed by {run.failures[0]}")
+def test_a_mutant_registered_twice_is_refused() -> None:
+    with pytest.raises(KeyError, match="registered twice"):
+        mutant("405-without-allow", caught_by="routing.405")(lambda: None)
+
+
+def test_a_mutant_naming_an_unknown_clause_is_refused() -> None:
+    with pytest.raises(KeyError, match="no contract clause"):
+        mutant("nameless", caught_by="no.such-clause")
+
+
+def test_a_patch_with_another_signature_is_refused_at_patch_time() -> None:
+    """The hole this closes: a get_story patch taking (principal, book_id, now, asset_base)
+    made every GET a TypeError, and the mutant was 'caught' by get.uuid's 500s."""
+
+    async def get_story(self, principal, book_id, now, asset_base):
+        raise AssertionError("never called")
+
+    original = inspect.getattr_static(MockService, "get_story")
+    with pytest.raises(SignatureMismatch, match="get_story"):
+        replace(MockService, "get_story", get_story)
+    assert inspect.getattr_static(MockService, "get_story") is original
+
+
+def test_a_patch_with_the_same_signature_replaces_the_method() -> None:
+    class Owner:
+        @staticmethod
+        def method(value, *, flag=False):
+            return "original"
+
+    replaced = replace(Owner, "method", lambda value, *, flag=False: "patched")
+    assert replaced(1) == "original"
+    assert Owner.method(1) == "patched"
+
+
+@pytest.mark.parametrize("name", sorted(MUTANTS))
+def test_the_suite_fails_the_mutant_first_on_its_own_clause(
+    runs: dict[str, Future[SuiteRun]], name: str
+) -> None:
+    found, run = MUTANTS[name], runs[name].result()
+    first = run.first_failure()
+    assert run.returncode != 0 and first is not None, (
+        f"the suite passed against mutant {name!r}:\n{run.explain()}"
+    )
+    assert first.outcome == "failed", f"{name}: set-up broke ({first.name}):\n{run.explain()}"
+    assert first.message.startswith(VIOLATION), (
+        f"{name}: the first failure is no ContractViolation: {first.message[:300]}"
+    )
+    assert violated_clause(first) == found.caught_by, (
+        f"{name}: first failure {first.name} breaks {violated_clause(first)}, "
+        f"not {found.caught_by}: {first.message[:300]}"
+    )
+    if found.crashes:
+        assert run.errors_logged, f"{name}: its crash left nothing in the mock's error log"
+    else:
+        assert not run.errors_logged, f"{name}: the mutant's mock crashed:\n{run.explain()}"
+    print(f"{name} caught by [{found.caught_by}] in {first.name}")
+
+
+def test_a_crash_found_by_fuzzing_fails_a_page_gate() -> None:
+    """schema.conformance is a decision (a warning under ``page``), but a 5xx it meets breaks
+    the page clause schema.no-server-error."""
+    run = run_suite(
+        "mutants",
+        "malformed-json-500",
+        profile=PAGE,
+        clauses="schema.conformance",
+        first_failure_only=True,
+        fuzz_examples=30,
+    )
+    first = run.first_failure()
+    assert first is not None, f"a page gate passed a server that crashes:\n{run.explain()}"
+    assert violated_clause(first) == "schema.no-server-error", first.message[:500]

@@ -1,10 +1,4 @@
-import sys
-
-from mockserver.serve.cli import main
 from tests.mutants import MUTANTS
+from tests.mutants.patching import main
 
-name, *argv = sys.argv[1:]
-if name not in MUTANTS:
-    raise SystemExit(f"unknown mutant {name!r}; known: {', '.join(sorted(MUTANTS))}")
-MUTANTS[name]()
-sys.exit(main(argv))
+main("mutants", MUTANTS)
