@@ -202,3 +202,12 @@ def resolves(dotted: str) -> bool:
 @pytest.mark.parametrize(("where", "dotted"), named_modules())
 def test_module_named_in_the_docs_exists(where: str, dotted: str) -> None:
     assert resolves(dotted), f"{where}: {dotted} names no module or attribute of this repository"
+
+
+#: The README is the front door; the depth lives in docs/ (issue: "≤ 350 lines").
+README_MAX_LINES = 350
+
+
+def test_the_readme_stays_a_front_door() -> None:
+    lines = (ROOT / "README.md").read_text(encoding="utf-8").count("\n")
+    assert lines <= README_MAX_LINES, f"README.md has {lines} lines: move detail to docs/"
