@@ -73,13 +73,13 @@ def test_a_patch_with_another_signature_is_refused_at_patch_time() -> None:
     """The hole this closes: a get_story patch taking (principal, book_id, now, asset_base)
     made every GET a TypeError, and the mutant was 'caught' by get.uuid's 500s."""
 
-    async def get_story(self, principal, book_id, now, asset_base):
+    async def own_book(self, principal, book_id, now, asset_base):
         raise AssertionError("never called")
 
-    original = inspect.getattr_static(MockService, "get_story")
-    with pytest.raises(SignatureMismatch, match="get_story"):
-        replace(MockService, "get_story", get_story)
-    assert inspect.getattr_static(MockService, "get_story") is original
+    original = inspect.getattr_static(MockService, "own_book")
+    with pytest.raises(SignatureMismatch, match="own_book"):
+        replace(MockService, "own_book", own_book)
+    assert inspect.getattr_static(MockService, "own_book") is original
 
 
 def test_a_patch_with_the_same_signature_replaces_the_method() -> None:
