@@ -293,7 +293,7 @@ def _secret(value: str) -> str:
     """A credential header's value as stored: an auth scheme kept, key-shaped tokens left to
     the masking pass, anything else (a typo, the admin token) cut to its last four characters."""
     if keys.is_key_shaped(value):
-        return value  # the usual x-api-key: the masking pass masks it
+        return keys.mask(value)  # the usual x-api-key
     tokens = value[:HEADER_VALUE_LIMIT].split()
     scheme = [tokens.pop(0)] if len(tokens) > 1 and tokens[0].isalpha() else []
     shown = [
