@@ -18,6 +18,7 @@ Standard library only: importing this module loads neither aiohttp, httpx, PyYAM
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import dataclasses
 import json
@@ -219,7 +220,7 @@ def _recorded(records: list[dict[str, Any]]) -> list[RecordedRequest]:
     return [RecordedRequest.from_record(record) for record in records]
 
 
-class ControlOperations(Generic[R]):
+class ControlOperations(abc.ABC, Generic[R]):
     """Every control operation, defined once. ``R`` is what a call gives back: its ``data``
     (``MockControl``) or an awaitable of it (``AsyncMockControl``).
 
@@ -231,13 +232,13 @@ class ControlOperations(Generic[R]):
     url: str
     admin_token: str
 
+    @abc.abstractmethod
     def call(self, method: str, path: str, body: Any = None) -> R:
         """One control call by its path under ``/_mock/`` (see ``control-api.yaml``)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def _converted(self, result: R, convert: Callable[[Any], Any]) -> R:
         """``convert`` applied to a call's ``data``: at once, or once awaited."""
-        raise NotImplementedError
 
     def _message(
         self, method: str, path: str, body: Any
