@@ -7,12 +7,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 import socket
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import httpx
 
@@ -20,6 +21,31 @@ from mockserver.testing.process import RunningMock
 from mockserver.testing.sdk_kit import AsyncMockControl
 
 SOME_UUID = "660e8400-e29b-41d4-a716-446655440001"
+
+
+def _percent_encoded(text: str, lower: bool = False) -> str:
+    encoded = "".join(f"%{ord(c):02X}" for c in text)
+    return encoded.lower() if lower else encoded
+
+
+def encoded_keys(key: str) -> dict[str, str]:
+    """``key`` as a client may write it where a log or the journal could keep it."""
+    return {
+        "underscores encoded": key.replace("_", "%5F"),
+        "every character encoded": _percent_encoded(key),
+        "lower-case hex": _percent_encoded(key, lower=True),
+        "split by one escape": key[:12] + "%5F" + key[13:],
+        "split by escapes in the body": key[:16] + "%5f" + key[17:22] + "%30" + key[23:],
+        "double-encoded": key.replace("_", "%255F"),
+    }
+
+
+def fully_decoded(text: str) -> str:
+    """``text`` with every percent-encoding (also repeated) and ``\\x`` escape undone: a key
+    hidden in it by encoding shows in the result."""
+    for _ in range(4):
+        text = unquote(text)
+    return re.sub(r"\\x([0-9a-fA-F]{2})", lambda m: chr(int(m.group(1), 16)), text)
 
 
 def error_of(response: httpx.Response, status: int, code: str) -> dict[str, Any]:

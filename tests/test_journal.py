@@ -14,15 +14,25 @@ import pytest
 import redis
 
 from mockserver.core import journal as journal_module
+from mockserver.core.accounts import dev_keys
 from mockserver.core.journal import BODY_LIMIT
 from mockserver.http.control import control_spec
 from mockserver.serve import cli
 from mockserver.spec import load_spec
 from mockserver.testing.process import MockProcess
 from tests.limits_kit import PRO_USER, advance, dashboard_book, plans, set_usage, together
-from tests.mock_kit import SOME_UUID, control, data_of, error_of, raw_exchange
+from tests.mock_kit import (
+    SOME_UUID,
+    control,
+    data_of,
+    encoded_keys,
+    error_of,
+    fully_decoded,
+    raw_exchange,
+)
 
 JOURNAL_LOG = "cbk-mock:log:journal"  # where the Redis backend keeps it (default prefix)
+PRO_KEY = dev_keys()["pro"]
 
 
 async def journal(client: httpx.AsyncClient, mock, **filters) -> list[dict]:
@@ -311,3 +321,35 @@ def test_checks_are_named_in_the_specs_words():
     assert named <= in_order | outside
     documented = control_spec().schema("JournalRecord")["properties"]["check"]["description"]
     assert all(f"`{name}`" in documented for name in named | outside)
+
+
+def _exchange_carrying(written: str) -> journal_module.Exchanged:
+    """An exchange with ``written`` wherever a client can put text the journal keeps."""
+    return journal_module.Exchanged(
+        method="POST",
+        path=f"/v1/stories/{written}",
+        query=f"api_key={written}",
+        request_headers=[("X-Trace", written), ("Content-Type", "application/json")],
+        request_body=json.dumps({"storyIdea": written}).encode(),
+        status=400,
+        reply_headers={"content-type": "application/json", "x-request-id": written},
+        reply_body=json.dumps({"ok": False, "error": {"message": written}}).encode(),
+        request_id=written,
+        operation="createStory",
+        user_id=None,
+        key_id=None,
+        arrived_at=None,
+        duration_ms=1.0,
+    )
+
+
+@pytest.mark.parametrize(
+    "written",
+    [PRO_KEY, *encoded_keys(PRO_KEY).values()],
+    ids=["as is", *encoded_keys(PRO_KEY)],
+)
+def test_what_the_journal_keeps_holds_no_key_before_anyone_reads_it(written):
+    kept = journal_module.keep(_exchange_carrying(written), answered_at=0.0)
+    held = fully_decoded(kept.encode().decode())  # the fields as held, nothing added
+    assert PRO_KEY[len("cbk_live_") : -4] not in held
+    assert held.count(f"cbk_live_…{PRO_KEY[-4:]}") == 7  # each place masked, none dropped

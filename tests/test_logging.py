@@ -7,7 +7,6 @@ import asyncio
 import logging
 import re
 from collections.abc import AsyncIterator, Iterator
-from urllib.parse import unquote
 
 import httpx
 import pytest
@@ -17,10 +16,11 @@ from mockserver.core.config import MockConfig
 from mockserver.core.runtime import build_service
 from mockserver.serve import app as aiohttp_app
 from mockserver.testing.process import MockProcess, RunningMock
-from tests.mock_kit import SOME_UUID, raw_exchange
+from tests.mock_kit import SOME_UUID, encoded_keys, fully_decoded, raw_exchange
 
 PRO_KEY = dev_keys()["pro"]
 MASKED = "cbk_live_…" + PRO_KEY[-4:]
+ENCODED_KEYS = encoded_keys(PRO_KEY)
 
 
 @pytest.fixture
@@ -126,27 +126,6 @@ def test_server_log_of_the_cli_never_contains_a_key():
     assert MASKED in log
 
 
-def _percent_encoded(text: str, lower: bool = False) -> str:
-    encoded = "".join(f"%{ord(c):02X}" for c in text)
-    return encoded.lower() if lower else encoded
-
-
-ENCODED_KEYS = {
-    "underscores encoded": PRO_KEY.replace("_", "%5F"),
-    "every character encoded": _percent_encoded(PRO_KEY),
-    "lower-case hex": _percent_encoded(PRO_KEY, lower=True),
-    "split by one escape": PRO_KEY[:12] + "%5F" + PRO_KEY[13:],
-    "split by escapes in the body": PRO_KEY[:16] + "%5f" + PRO_KEY[17:22] + "%30" + PRO_KEY[23:],
-    "double-encoded": PRO_KEY.replace("_", "%255F"),
-}
-
-
-def _fully_decoded(text: str) -> str:
-    for _ in range(4):
-        text = unquote(text)
-    return re.sub(r"\\x([0-9a-fA-F]{2})", lambda m: chr(int(m.group(1), 16)), text)
-
-
 @pytest.fixture(scope="module")
 def served() -> Iterator[tuple[RunningMock, MockProcess]]:
     process = MockProcess()
@@ -173,7 +152,7 @@ async def test_keys_are_masked_however_they_are_encoded(served, written, where):
     await asyncio.sleep(0.1)
     logged = process.log_path.read_text()[before:]
     assert logged.strip(), "the request is logged"
-    decoded = _fully_decoded(logged)
+    decoded = fully_decoded(logged)
     assert PRO_KEY not in decoded
     assert PRO_KEY[9:-4] not in decoded  # no part of the secret but the last four
     assert written not in logged

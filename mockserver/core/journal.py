@@ -145,7 +145,7 @@ class Journal:
         reply it describes."""
         try:
             answered_at = await self._clock.now()
-            await self._db.log_append(LOG_KEY, encode(exchanged, answered_at), self.size)
+            await self._db.log_append(LOG_KEY, keep(exchanged, answered_at), self.size)
         except BackendUnavailable as exc:
             if not self._failing:
                 log.warning("request journal not written (state store unavailable): %s", exc)
@@ -182,46 +182,72 @@ class Journal:
         await self._db.delete(LOG_KEY)
 
 
-def encode(exchanged: Exchanged, answered_at: float) -> bytes:
-    """The stored form of an exchange, made on every request, so kept to what cannot be
-    derived later: a positional JSON array (``decode`` makes the record of it), credential
-    headers cut, bodies cut, and every key-shaped text masked in one pass over the encoding."""
+class KeptExchange:
+    """An exchange as the journal keeps it: every key already masked and every part already
+    cut, so the journal never holds a key as sent nor more than its bounds, but not yet encoded.
+    Most records are never read, and encoding was most of the journal's cost per request: a
+    log in process memory keeps this and encodes it when it is read; a shared log (Redis)
+    encodes it on the way in."""
+
+    __slots__ = ("_fields",)
+
+    def __init__(self, fields: tuple[Any, ...]) -> None:
+        self._fields = fields
+
+    def encode(self) -> bytes:
+        """The stored form: a positional JSON array (``decode`` makes the record of it)."""
+        try:
+            return orjson.dumps(self._fields)
+        except orjson.JSONEncodeError:  # header bytes that are not UTF-8 (lone surrogates)
+            return orjson.dumps(_printable(self._fields))
+
+
+def keep(exchanged: Exchanged, answered_at: float) -> KeptExchange:
+    """What the journal keeps of an exchange, made on every request, so kept to what cannot be
+    derived later: credential headers cut, bodies cut, every other text masked."""
     headers = []
+    as_sent = []  # the texts a key could hide in as a client wrote it
     content_type = None
     for name, value in exchanged.request_headers[:MAX_HEADERS]:
         lowered = name.lower()
         if lowered in _SECRET_HEADERS:
-            value = _secret(value)
-        elif len(value) > HEADER_VALUE_LIMIT:
-            value = value[:HEADER_VALUE_LIMIT]
-        elif lowered == "content-type":
+            headers.append((name, _secret(value)))
+            continue
+        value = value[:HEADER_VALUE_LIMIT]
+        if lowered == "content-type":
             content_type = value
         headers.append((name, value))
-    replied = exchanged.reply_headers
-    stored = (
-        exchanged.request_id,
-        exchanged.operation,
-        exchanged.method,
-        exchanged.path,
-        exchanged.query,
-        exchanged.user_id,
-        exchanged.key_id,
-        answered_at if exchanged.arrived_at is None else exchanged.arrived_at,
-        answered_at,
-        exchanged.duration_ms,
-        exchanged.status,
-        headers,
-        _text(exchanged.request_body, content_type),
-        len(exchanged.request_body),
-        replied,
-        _text(exchanged.reply_body, replied.get("content-type")),
-        len(exchanged.reply_body),
+        as_sent.append(value)
+    replied = dict(exchanged.reply_headers)
+    texts = [exchanged.request_id, exchanged.method, exchanged.path, exchanged.query]
+    # One scan over all the short texts at once: they hold a key only when a client put one
+    # there, and only then is each masked on its own.
+    if keys.could_hold_key("".join([*texts, *as_sent, *replied.values()])):
+        texts = [keys.mask(text) for text in texts]
+        headers = [(name, keys.mask(value)) for name, value in headers]
+        replied = {name: keys.mask(value) for name, value in replied.items()}
+    request_id, method, path, query = texts
+    return KeptExchange(
+        (
+            request_id,
+            exchanged.operation,
+            method,
+            path,
+            query,
+            exchanged.user_id,
+            exchanged.key_id,
+            answered_at if exchanged.arrived_at is None else exchanged.arrived_at,
+            answered_at,
+            exchanged.duration_ms,
+            exchanged.status,
+            headers,
+            _text(exchanged.request_body, content_type),
+            len(exchanged.request_body),
+            replied,
+            _text(exchanged.reply_body, replied.get("content-type")),
+            len(exchanged.reply_body),
+        )
     )
-    try:
-        encoded = orjson.dumps(stored)
-    except orjson.JSONEncodeError:  # header bytes that are not UTF-8 (kept as lone surrogates)
-        encoded = orjson.dumps(_printable(stored))
-    return keys.mask_bytes(encoded)
 
 
 def decode(stored: bytes) -> dict[str, Any]:
@@ -290,24 +316,28 @@ def _printable(value: Any) -> Any:
 
 
 def _secret(value: str) -> str:
-    """A credential header's value as stored: an auth scheme kept, key-shaped tokens left to
-    the masking pass, anything else (a typo, the admin token) cut to its last four characters."""
+    """A credential header's value as stored: an auth scheme kept, key-shaped tokens masked,
+    anything else (a typo, the admin token) cut to its last four characters."""
+    if keys.well_formed(value):
+        return keys.masked_key(value)  # the usual x-api-key
     if keys.is_key_shaped(value):
-        return keys.mask(value)  # the usual x-api-key
+        return keys.mask(value)
     tokens = value[:HEADER_VALUE_LIMIT].split()
     scheme = [tokens.pop(0)] if len(tokens) > 1 and tokens[0].isalpha() else []
     shown = [
-        token if keys.is_key_shaped(token) else (f"…{token[-4:]}" if len(token) >= 12 else "…")
+        keys.mask(token)
+        if keys.is_key_shaped(token)
+        else (f"…{token[-4:]}" if len(token) >= 12 else "…")
         for token in tokens
     ]
     return " ".join(scheme + shown) or "…"
 
 
 def _text(raw: bytes, content_type: str | None) -> str | None:
-    """The body's first ``BODY_LIMIT`` bytes as text; None when empty or binary."""
+    """The body's first ``BODY_LIMIT`` bytes as text, keys masked; None when empty or binary."""
     if not raw or (content_type or "").lower().startswith(_BINARY_TYPES):
         return None
-    return raw[:BODY_LIMIT].decode("utf-8", "replace")
+    return keys.mask(raw[:BODY_LIMIT].decode("utf-8", "replace"))
 
 
 def _error(status: int, body: str | None, content_type: str | None) -> dict[str, Any]:

@@ -27,22 +27,6 @@ _ANY_KEY = re.compile(
     "".join(map(_written, KEY_PREFIX)) + rf"(?:[A-Za-z0-9_-]|{_ESCAPE}{_BODY_HEX})+"
 )
 _ESCAPED = re.compile(_ESCAPE + r"([0-9a-fA-F]{2})")
-_ANY_KEY_BYTES = re.compile(_ANY_KEY.pattern.encode())
-#: Where a key can start, found with literal-led searches far cheaper than ``_ANY_KEY`` over a
-#: long document: the prefix as written, followed by a body character or an escape; or any
-#: prefix character escaped. A document with neither holds no key however it is written.
-_PLAIN_START = re.compile(re.escape(KEY_PREFIX).encode() + rb"(?:[A-Za-z0-9_-]|%|\\)")
-_ESCAPED_PREFIX_CHAR = re.compile(
-    _ESCAPE.encode()
-    + b"(?:"
-    + b"|".join(
-        sorted(
-            {f"{ord(c):02x}".encode() for c in KEY_PREFIX}
-            | {f"{ord(c):02X}".encode() for c in KEY_PREFIX}
-        )
-    )
-    + b")"
-)
 
 
 def new_key() -> str:
@@ -66,29 +50,29 @@ def digests_equal(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode(), b.encode())
 
 
-def _masked_text(written: str) -> str:
-    key = _ESCAPED.sub(lambda m: chr(int(m.group(1), 16)), written)
+def masked_key(key: str) -> str:
+    """How a key is shown: its prefix and its last four characters."""
     return f"{KEY_PREFIX}…{key[-4:]}"
+
+
+def _masked_text(written: str) -> str:
+    return masked_key(_ESCAPED.sub(lambda m: chr(int(m.group(1), 16)), written))
 
 
 def _masked(match: re.Match[str]) -> str:
     return _masked_text(match.group(0))
 
 
+def could_hold_key(text: str) -> bool:
+    """Whether ``mask`` could change ``text``, found with three substring scans: a key is
+    written with its prefix as is, or with at least one character escaped (``%``, ``\\``)."""
+    return KEY_PREFIX in text or "%" in text or "\\" in text
+
+
 def mask(text: str) -> str:
     """Replace anything shaped like a key, however it is written (see ``_ESCAPE``), by its
     prefix and its last four characters."""
-    return _ANY_KEY.sub(_masked, text)
-
-
-def mask_bytes(data: bytes) -> bytes:
-    """``mask`` for UTF-8 text (a whole encoded document in one pass)."""
-    if _PLAIN_START.search(data) is None and not (
-        (b"%" in data or b"\\x" in data or b"\\u00" in data)
-        and _ESCAPED_PREFIX_CHAR.search(data) is not None
-    ):
-        return data
-    return _ANY_KEY_BYTES.sub(lambda m: _masked_text(m.group(0).decode()).encode(), data)
+    return _ANY_KEY.sub(_masked, text) if could_hold_key(text) else text
 
 
 def is_key_shaped(text: str) -> bool:

@@ -26,6 +26,14 @@ class Quota(NamedTuple):  # built on every create: a tuple is cheaper than a dat
     limit: int
 
 
+class LogItem(Protocol):
+    """An item of a capped log, encoded only when a store needs its bytes: a log in process
+    memory keeps the item itself and encodes it when it is read (most items never are); a
+    shared log encodes it on the way in."""
+
+    def encode(self) -> bytes: ...
+
+
 class StateBackend(Protocol):
     name: str
 
@@ -131,8 +139,8 @@ class StateBackend(Protocol):
     async def peek_all(self, key: str) -> list[JSON]: ...
 
     # capped logs -------------------------------------------------------------------------
-    async def log_append(self, key: str, item: bytes, keep: int) -> int:
-        """Put ``item`` (an encoded document, stored as given) first in the log at ``key``,
+    async def log_append(self, key: str, item: LogItem, keep: int) -> int:
+        """Put ``item`` first in the log at ``key``,
         numbered one past the last number given there, and drop all but the newest ``keep``
         items — one atomic step, so concurrent writers neither lose items nor let the log grow.
         Returns the item's number. Numbers
@@ -140,8 +148,8 @@ class StateBackend(Protocol):
         restarts them."""
 
     async def log_read(self, key: str, start: int, stop: int) -> list[tuple[int, bytes]]:
-        """``(number, item)`` of the items at positions ``start``..``stop`` (inclusive; 0 is the
-        newest), newest first."""
+        """``(number, encoded item)`` of the items at positions ``start``..``stop`` (inclusive;
+        0 is the newest), newest first."""
 
     # lifecycle ---------------------------------------------------------------------------
     async def ping(self) -> None:

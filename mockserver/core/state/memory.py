@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from mockserver.core import codec
-from mockserver.core.state.base import JSON, Quota
+from mockserver.core.state.base import JSON, LogItem, Quota
 
 T = TypeVar("T")
 #: Decoded documents kept for ``load``: the hot ones (the keys, users and books being polled),
@@ -48,7 +48,7 @@ class MemoryBackend:
         self._counter_expiry: list[tuple[float, str]] = []
         self._scheduled: defaultdict[str, list[tuple[float, bytes]]] = defaultdict(list)
         self._queues: defaultdict[str, deque[bytes]] = defaultdict(deque)
-        self._logs: dict[str, deque[tuple[int, bytes]]] = {}
+        self._logs: dict[str, deque[tuple[int, LogItem]]] = {}
         self._log_numbers: defaultdict[str, int] = defaultdict(int)
 
     def _doc(self, key: str) -> bytes | None:
@@ -242,7 +242,7 @@ class MemoryBackend:
     async def peek_all(self, key: str) -> list[JSON]:
         return [json.loads(raw) for raw in self._queues.get(key, ())]
 
-    async def log_append(self, key: str, item: bytes, keep: int) -> int:
+    async def log_append(self, key: str, item: LogItem, keep: int) -> int:
         log = self._logs.get(key)
         if log is None or log.maxlen != keep:
             log = self._logs[key] = deque(log or (), maxlen=keep)
@@ -251,7 +251,8 @@ class MemoryBackend:
         return self._log_numbers[key]
 
     async def log_read(self, key: str, start: int, stop: int) -> list[tuple[int, bytes]]:
-        return list(itertools.islice(self._logs.get(key, ()), start, stop + 1))
+        kept = itertools.islice(self._logs.get(key, ()), start, stop + 1)
+        return [(number, item.encode()) for number, item in kept]
 
     def footprint(self) -> dict[str, int]:
         """How many values of each kind are held (what a long run must keep bounded)."""

@@ -28,7 +28,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from mockserver.core.codec import dumps
 from mockserver.core.errors import BackendUnavailable
 from mockserver.core.ids import new_token
-from mockserver.core.state.base import DEFAULT_REDIS_PREFIX, JSON, Quota
+from mockserver.core.state.base import DEFAULT_REDIS_PREFIX, JSON, LogItem, Quota
 
 #: Loopback connects are instant or refused; a hung server must not hang a request for long.
 #: Override with the URL's own options, e.g. ``redis://host/0?socket_timeout=5``.
@@ -351,9 +351,9 @@ class RedisBackend:
         return [json.loads(item) for item in raw]
 
     # capped logs -------------------------------------------------------------------------
-    async def log_append(self, key: str, item: bytes, keep: int) -> int:
+    async def log_append(self, key: str, item: LogItem, keep: int) -> int:
         keys = [self._key("log", key), self._key("log-number", key)]
-        return int(await self._call(self._log_append(keys, [item, keep])))
+        return int(await self._call(self._log_append(keys, [item.encode(), keep])))
 
     async def log_read(self, key: str, start: int, stop: int) -> list[tuple[int, bytes]]:
         raw = await self._call(self._redis.lrange(self._key("log", key), start, stop))
