@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from contracts.lifeline import LifeLine
 from contracts.terms import (
     API_KEY_HEADER,
     BEARER_SCHEME,
@@ -100,11 +101,12 @@ class ApiAnswer:
 
     @property
     def rate(self) -> RateHeaders | None:
-        values = [
-            header_int(self.headers, name)
-            for name in (RATE_LIMIT_LIMIT, RATE_LIMIT_REMAINING, RATE_LIMIT_RESET)
-        ]
-        return None if None in values else RateHeaders(*values)
+        limit = header_int(self.headers, RATE_LIMIT_LIMIT)
+        remaining = header_int(self.headers, RATE_LIMIT_REMAINING)
+        reset = header_int(self.headers, RATE_LIMIT_RESET)
+        if limit is None or remaining is None or reset is None:
+            return None
+        return RateHeaders(limit, remaining, reset)
 
     def describe(self) -> str:
         sent = ", ".join(f"{k}: {v[:80]}" for k, v in self.sent_headers.items())
@@ -128,7 +130,7 @@ class Api:
         self.http = httpx.Client(base_url=base_url, timeout=timeout, verify=verify)
 
     @property
-    def lifeline(self):
+    def lifeline(self) -> LifeLine:
         return self.policy.throttle.lifeline
 
     def close(self) -> None:

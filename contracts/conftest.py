@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 
 import httpx
 import pytest
@@ -111,7 +111,7 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     except (AssertionError, pytest.fail.Exception) as error:
         if found is None or isinstance(error, ContractViolation):
             raise
-        detail = str(error) if isinstance(error, AssertionError) else error.msg
+        detail = str(error)
         try:
             VERDICT.broken(None, detail)
         except ContractViolation as violation:
@@ -120,7 +120,9 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """The warnings and the broken clause of a test, as properties of its report and (for
     JUnit, which reads the item's) of the item."""
     report = yield
@@ -281,7 +283,11 @@ def _book_runs() -> dict[str, BookRun]:
 
 @pytest.fixture
 def book_run(
-    api: Api, module_account: Account, settings: Settings, ledger: CreditLedger, _book_runs
+    api: Api,
+    module_account: Account,
+    settings: Settings,
+    ledger: CreditLedger,
+    _book_runs: dict[str, BookRun],
 ) -> BookRun:
     """One book per account, created and watched to its end, shared by the tests that read it."""
     if module_account.key not in _book_runs:
@@ -300,8 +306,14 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     _OUTCOMES.clear()
 
 
+def _text_properties(report: pytest.TestReport) -> list[tuple[str, str]]:
+    """The report's properties with text values: all the suite's own are text, and another
+    plugin may add any object."""
+    return [(name, value) for name, value in report.user_properties if isinstance(value, str)]
+
+
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    properties = report.user_properties
+    properties = _text_properties(report)
     clause_id = dict(properties).get(CLAUSE_PROPERTY)
     if clause_id is None:
         return
@@ -332,7 +344,9 @@ def _verdict(results: list[tuple[str, str, str]]) -> tuple[str, str]:
     return "SKIP", next(reason for outcome, _, reason in results if outcome == "skipped")
 
 
-def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config
+) -> None:
     """One line per clause the run touched — PASS, FAIL, WARN (a broken decision under
     ``--profile page``) or SKIP, with its source — then what the run cost."""
     if not _OUTCOMES:

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 import requests
 import schemathesis
+from requests.structures import CaseInsensitiveDict
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from contracts.expect import REQUEST_ID, Problem, envelope_problems, rate_header_problems
@@ -59,9 +60,12 @@ def _body(response: schemathesis.Response) -> Any:
 
 def _sent(response: schemathesis.Response, name: str) -> str | None:
     value = response.request.headers.get(name)
-    if isinstance(value, bytes):
-        value = value.decode("latin-1")
-    return value
+    return None if value is None else _text(value)
+
+
+def _text(value: str | bytes) -> str:
+    """A header value as text (``requests`` lets one be bytes: Latin-1, as HTTP sends it)."""
+    return value.decode("latin-1") if isinstance(value, bytes) else value
 
 
 @schemathesis.check
@@ -126,9 +130,8 @@ class ThrottledSession(requests.Session):
         path = request.path_url
         if self._prefix and path.startswith(self._prefix):
             path = path[len(self._prefix) :] or "/"
-        outgoing = Outgoing(
-            request.method or "GET", path, dict(request.headers), _parsed(request.body)
-        )
+        headers = {name: _text(value) for name, value in request.headers.items()}
+        outgoing = Outgoing(request.method or "GET", path, headers, _parsed(request.body))
         return self.policy.send(
             outgoing,
             lambda: super(ThrottledSession, self).send(request, **kwargs),
@@ -136,10 +139,14 @@ class ThrottledSession(requests.Session):
         )
 
 
-def _parsed(body: bytes | str | None) -> Any:
+def _parsed(body: object) -> Any:
+    """The JSON of a request body, or ``NO_JSON`` — for no body, and for a streamed one, which
+    is left unread for the transport to send."""
+    if not isinstance(body, bytes | bytearray | str):
+        return NO_JSON
     try:
-        return json.loads(body or b"")
-    except (TypeError, ValueError):
+        return json.loads(body)
+    except ValueError:
         return NO_JSON
 
 
@@ -190,7 +197,7 @@ class Fuzzing:
     def prepare(self, case: schemathesis.Case) -> list:
         """Give the case a fresh Idempotency-Key (keeping what was fuzzed), or the guard when
         the budget cannot pay for the book it would create; returns the checks to leave out."""
-        headers = dict(case.headers or {})
+        headers: CaseInsensitiveDict[Any] = CaseInsensitiveDict(case.headers or {})
         key = headers.get(IDEMPOTENCY_HEADER)
         if isinstance(key, str) and key.strip(" \t") and not is_guarded(key):
             unique = str(uuid.uuid4())

@@ -18,13 +18,15 @@ from contracts.terms import IDEMPOTENCY_HEADER
 OPERATIONS = ("get", "create")
 
 
-def call(api: Api, operation: str, **auth: str | None) -> ApiAnswer:
+def call(
+    api: Api, operation: str, *, key: str | None = None, bearer: str | None = None
+) -> ApiAnswer:
     """A request that, once authorized, gets a known answer without booking anything:
     GET of an unknown id (404) or a guarded create probe of a valid body (400 naming the
     over-long Idempotency-Key alone, whichever order the server checks in)."""
     if operation == "get":
-        return api.get_story(str(uuid.uuid4()), **auth)
-    return api.probe(valid_body(), **auth)
+        return api.get_story(str(uuid.uuid4()), key=key, bearer=bearer)
+    return api.probe(valid_body(), key=key, bearer=bearer)
 
 
 def assert_authorized(answer: ApiAnswer, operation: str) -> None:

@@ -137,9 +137,11 @@ def test_another_user_may_use_the_same_key_independently(
     key, body = fresh_idempotency_key(), valid_body()
     mine = accepted(api.create(body, key=account.key, idempotency_key=key), "the first user's")
     theirs = accepted(api.create(body, key=other_account.key, idempotency_key=key), "the other's")
-    assert ids(theirs)[1] != ids(mine)[1], f"the other user got the first user's book: {theirs}"
+    _, their_book = ids(theirs)
+    assert their_book != ids(mine)[1], f"the other user got the first user's book: {theirs}"
     assert not theirs.replayed, f"the other user's first create is marked replayed: {theirs}"
-    readable = api.get_story(ids(theirs)[1], key=other_account.key)
+    assert their_book is not None, f"the other user's 202 names no bookId: {theirs}"
+    readable = api.get_story(their_book, key=other_account.key)
     assert readable.status == 200, f"the other user cannot read the book they got: {readable}"
 
 

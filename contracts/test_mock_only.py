@@ -77,6 +77,7 @@ def test_create_past_the_daily_cap_is_429_daily_cap_exceeded(
     mock_api: Api, ctl: AccountControl, user: Account
 ) -> None:
     cap = ctl.usage(user)["booksPerDay"]
+    assert user.plan is not None, f"the mock issued {user} without a plan"
     assert cap == SPEC.plans[user.plan].books_per_day, f"the mock's cap is {cap}"
     ctl.set_usage(user, booksToday=cap - 1)
     last = mock_api.create(valid_body(), key=user.key)
