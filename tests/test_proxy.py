@@ -146,7 +146,10 @@ def _tls_run(workdir: Path) -> dict[str, httpx.Response]:
 
 JOBS: dict[str, Callable[[Path], Any]] = {
     BASELINE: proxied_run,
-    **{name: (lambda workdir, name=name: proxied_run(workdir, name)) for name in MUTANT_CLAUSES},
+    **{
+        name: (lambda workdir, name=name: proxied_run(workdir, mutant_command(name)))
+        for name in MUTANT_CLAUSES
+    },
     "sdk": _sdk_run,
     "strict": _strict_run,
     "tls": _tls_run,
