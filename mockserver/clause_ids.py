@@ -22,6 +22,7 @@ class ClauseId(StrEnum):
     CREATE_ACCEPTED = "create.accepted"
     IDEMPOTENCY_PER_USER = "idempotency.per-user"
     IDEMPOTENCY_REPLAY = "idempotency.replay"
+    IDEMPOTENCY_REPLAY_HEADER = "idempotency.replay-header"
     IDEMPOTENCY_CONFLICT = "idempotency.conflict"
     LIMITS_HEADERS = "limits.headers"
     LIMITS_PLAN = "limits.plan"

@@ -9,7 +9,7 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 
 from mockserver.core.config import DEFAULT_PAGE_SECONDS
-from mockserver.testing.process import MockProcess, ProxyProcess
+from mockserver.testing.process import MockProcess, ProxyProcess, RunningMock
 from mockserver.testing.sdk_kit import LiveMock
 
 BODY = {
@@ -48,23 +48,41 @@ class ProxiedRun:
         return set(self.report["violationCounts"])
 
 
+def patched_command(kind: str, name: str) -> list[str]:
+    """``python -m tests.KIND NAME``: the mock with one mutant's (``mutants``) or variant's
+    (``variants``) patch applied."""
+    return [sys.executable, "-m", f"tests.{kind}", name]
+
+
 def mutant_command(name: str) -> list[str]:
-    return [sys.executable, "-m", "tests.mutants", name]
+    return patched_command("mutants", name)
 
 
-def proxied_run(workdir: Path, mutant: str | None = None, *proxy_args: str) -> ProxiedRun:
-    """A mock (or ``mutant``) on a manual clock, the proxy in front recording to
-    ``workdir/cassettes``, the standard traffic through it, and what the proxy reported."""
+def variant_command(name: str) -> list[str]:
+    return patched_command("variants", name)
+
+
+#: Traffic of its own sent through the proxy: a client on the proxy's URL, and the mock behind.
+Traffic = Callable[[httpx.Client, RunningMock], None]
+
+
+def proxied_run(
+    workdir: Path, command: Sequence[str] | None = None, *, first: Traffic | None = None
+) -> ProxiedRun:
+    """A mock (or the server ``command`` starts) on a manual clock, the proxy in front recording
+    to ``workdir/cassettes``, ``first`` (if given) and then the standard traffic through it,
+    and what the proxy reported. The standard traffic starts with a reset, so ``first`` is a
+    session, and a cassette, of its own."""
     report, junit, cassettes = workdir / "report.json", workdir / "junit.xml", workdir / "cassettes"
-    command = mutant_command(mutant) if mutant else None
     with MockProcess("--clock", "manual", "--no-access-log", command=command) as mock:
         proxy = ProxyProcess(
-            mock.url,
-            *("--report", str(report), "--junitxml", str(junit), "--record", str(cassettes)),
-            *proxy_args,
+            mock.url, "--report", str(report), "--junitxml", str(junit), "--record", str(cassettes)
         )
         try:
             url = proxy.start()
+            if first is not None:
+                with httpx.Client(base_url=url, timeout=30) as client:
+                    first(client, mock)
             standard_traffic(url)
             live = httpx.get(f"{url}/_proxy/report", timeout=10).json()["data"]
             code = proxy.stop()

@@ -17,8 +17,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import re
-import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -28,8 +26,10 @@ import pytest
 
 from contracts.clauses import PAGE
 from contracts.jobs import valid_body
+from mockserver.core.config import DEFAULT_PAGE_SECONDS
 from mockserver.testing.process import MockProcess, RunningMock
 from tests.mutants.runner import FAST_PAGE_SECONDS, WORKERS, SuiteRun, run_suite
+from tests.proxy_kit import variant_command
 from tests.variants import VARIANTS, Variant
 
 REQUIRED = {
@@ -176,23 +176,32 @@ def _messages_are_reworded(client: httpx.Client, running: RunningMock) -> None:
     assert _unknown(client, running)["error"]["message"].startswith("Die Anfrage")
 
 
+def _advance(client: httpx.Client, running: RunningMock, seconds: float) -> None:
+    moved = client.post(
+        "/_mock/clock/advance", json={"seconds": seconds}, headers=running.admin_headers
+    )
+    moved.raise_for_status()
+
+
 @evidence("pages-in-bursts")
 def _pages_come_several_at_a_time(client: httpx.Client, running: RunningMock) -> None:
+    """Polled every half page: a mock writing page by page shows them one at a time."""
     book = _create(client, running).json()["data"]["bookId"]
     seen: list[int] = []
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+    for _ in range(100):
         story = client.get(f"/v1/stories/{book}", headers=_auth(running)).json()["data"]
         seen.append(len(story["pages"]))
         if story["status"] == "completed":
             break
-        time.sleep(0.05)
+        _advance(client, running, DEFAULT_PAGE_SECONDS / 2)
     steps = [b - a for a, b in itertools.pairwise(seen) if b != a]
     assert steps and max(steps) > 1, f"pages seen: {seen}"
 
 
 @evidence("windows-from-first-request")
 def _a_first_request_opens_a_full_window(client: httpx.Client, running: RunningMock) -> None:
+    """Off the minute, where a clock-aligned window would have less than 60 s left."""
+    _advance(client, running, 7)
     user = client.post("/_mock/users", json={"plan": "pro"}, headers=running.admin_headers)
     key = user.json()["data"]["apiKey"]
     answer = client.get(f"/v1/stories/{uuid.uuid4()}", headers={"x-api-key": key})
@@ -224,12 +233,15 @@ def test_every_variant_shows_its_patch() -> None:
 
 @pytest.fixture(scope="module")
 def launch() -> Iterator[Callable[[str], RunningMock]]:
-    """Start a variant's mock (stopped at the end of the module)."""
+    """Start a variant's mock on a manual clock, which the evidence moves (stopped at the end
+    of the module)."""
     with contextlib.ExitStack() as stack:
 
         def start(name: str) -> RunningMock:
-            command = [sys.executable, "-m", "tests.variants", name]
-            process = MockProcess("--no-access-log", "--log-level", "WARNING", command=command)
+            process = MockProcess(
+                *("--clock", "manual", "--no-access-log", "--log-level", "WARNING"),
+                command=variant_command(name),
+            )
             return stack.enter_context(process)
 
         yield start

@@ -49,7 +49,7 @@ MUTANT_CLAUSES = {
     "retry-after-zero": ClauseId.LIMITS_RETRY_AFTER,
     "status-goes-back": ClauseId.LIFECYCLE_FORWARD,
     "page-missing-from-list": ClauseId.LIFECYCLE_PAGES,
-    "replay-without-header": ClauseId.IDEMPOTENCY_REPLAY,
+    "replay-without-header": ClauseId.IDEMPOTENCY_REPLAY_HEADER,
     "idempotency-ignores-body": ClauseId.IDEMPOTENCY_CONFLICT,
     "foreign-book-visible": ClauseId.GET_OWNERSHIP,
 }
@@ -146,7 +146,10 @@ def _tls_run(workdir: Path) -> dict[str, httpx.Response]:
 
 JOBS: dict[str, Callable[[Path], Any]] = {
     BASELINE: proxied_run,
-    **{name: (lambda workdir, name=name: proxied_run(workdir, name)) for name in MUTANT_CLAUSES},
+    **{
+        name: (lambda workdir, name=name: proxied_run(workdir, mutant_command(name)))
+        for name in MUTANT_CLAUSES
+    },
     "sdk": _sdk_run,
     "strict": _strict_run,
     "tls": _tls_run,
@@ -188,7 +191,8 @@ def test_example_sdk_tests_pass_through_the_proxy_without_violation(runs) -> Non
 def test_report_endpoint_answers_while_the_proxy_runs(runs) -> None:
     run: ProxiedRun = run_of(runs, "replay-without-header")
     assert run.live_report["exchanges"] >= 60
-    assert [v["clause"] for v in run.live_report["violations"]] == [ClauseId.IDEMPOTENCY_REPLAY]
+    clauses = [v["clause"] for v in run.live_report["violations"]]
+    assert clauses == [ClauseId.IDEMPOTENCY_REPLAY_HEADER]
     violation = run.live_report["violations"][0]
     assert (violation["method"], violation["path"], violation["status"]) == (
         "POST",

@@ -88,7 +88,7 @@ def test_a_later_replay_must_say_it_is_one(checks: ExchangeChecks) -> None:
     create = request("POST", "/v1/stories", body=BODY, Idempotency_Key="k1")
     checks.finish(checks.begin(create), accepted(remaining=59))
     found = checks.finish(checks.begin(create), accepted(remaining=58))
-    assert clauses(found) == [ClauseId.IDEMPOTENCY_REPLAY]
+    assert clauses(found) == [ClauseId.IDEMPOTENCY_REPLAY_HEADER]
 
 
 def test_an_expired_idempotency_key_may_take_another_body(

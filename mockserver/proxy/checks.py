@@ -335,7 +335,7 @@ class ExchangeChecks:
         replayed = headers.get(REPLAY_HEADER) == "true"
         ids = (data.get("taskId"), data.get("bookId")) if accepted else (None, None)
         if accepted and replayed and idempotency_key is None:
-            flag(ClauseId.IDEMPOTENCY_REPLAY, "marked replayed without an Idempotency-Key")
+            flag(ClauseId.IDEMPOTENCY_REPLAY_HEADER, "marked replayed without an Idempotency-Key")
         if accepted and not replayed and data.get("status") != "pending":
             flag(ClauseId.CREATE_ACCEPTED, f"a new job is {data.get('status')!r}, not pending")
         if key is None:
@@ -390,7 +390,7 @@ class ExchangeChecks:
                 )
             elif accepted and not replayed:
                 flag(
-                    ClauseId.IDEMPOTENCY_REPLAY,
+                    ClauseId.IDEMPOTENCY_REPLAY_HEADER,
                     f"a replay returned the original ids without {_REPLAY_HEADER_NAME}: true",
                 )
             elif reply.status == 409 or code in _AFTER_IDEMPOTENCY:

@@ -9,7 +9,8 @@ and compared on what a client can rely on:
 * ``headers.NAME``: which contract headers are present; the rate-limit values
   (``x-ratelimit-reset`` and ``retry-after`` within a second), ``Idempotent-Replayed``, the
   media type, the methods of ``Allow``;
-* ``body.PATH``: the body's keys and the JSON type of each value (``[]`` for array items);
+* ``body.PATH``: the body's keys and the JSON type of each value (``[]`` for array items), a
+  null value and a left-out key alike;
 * ``lifecycle <book:N>``: the sequence of statuses each book went through (repeats collapsed).
 
 A difference is named by that path; ``--ignore`` takes shell-style patterns of them.
@@ -151,7 +152,7 @@ def compare(recorded: list[dict[str, Any]], replayed: list[dict[str, Any]]) -> l
             if any(path.startswith((f"{m}.", f"{m}[]")) for m in missing):
                 continue
             was, now = one.get(path, ABSENT), other.get(path, ABSENT)
-            if was != now and not _close_enough(path, was, now):
+            if was != now and not _close_enough(path, was, now) and not _null_alike(path, was, now):
                 differences.append(Difference(number, path, was, now))
                 if ABSENT in (was, now) or "array" in (was, now) or "object" in (was, now):
                     missing.append(path)
@@ -162,6 +163,16 @@ def compare(recorded: list[dict[str, Any]], replayed: list[dict[str, Any]]) -> l
         if was != now:
             differences.append(Difference(None, f"lifecycle {book}", was, now))
     return differences
+
+
+def _null_alike(path: str, was: str, now: str) -> bool:
+    """The page: "null may be explicit or omitted". A value null on one side and left out on
+    the other is the same answer: only the types other than null are compared."""
+    return path.startswith("body.") and _types_but_null(was) == _types_but_null(now)
+
+
+def _types_but_null(value: str) -> set[str]:
+    return set() if value == ABSENT else set(value.split("|")) - {"null"}
 
 
 def _close_enough(path: str, was: str, now: str) -> bool:

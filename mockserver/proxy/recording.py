@@ -8,8 +8,9 @@ stable to re-record:
 * no secret is kept: a presented key becomes ``<key:PLAN>`` (``<key:pro>``, ``<key:pro:2>`` for a
   second Pro key, ``<key:free>``, ``<key:suspended>``, ``<key:invalid>``), named after what the
   answers showed of it, and anything else shaped like a key is replaced too;
-* ids (every UUID) become ``<book:1>``, ``<task:1>``, ``<request:1>``, ``<idempotency:1>`` or
-  ``<id:1>``, numbered in order of first appearance, the same value always the same placeholder;
+* ids (every UUID, and a request id the upstream generated in any format) become
+  ``<book:1>``, ``<task:1>``, ``<request:1>``, ``<idempotency:1>`` or ``<id:1>``, numbered in
+  order of first appearance, the same value always the same placeholder;
 * timestamps become ``<time:+12.500>``: seconds from the session's start on the upstream's clock;
 * the upstream's base URL becomes ``<upstream>``;
 * each exchange keeps ``at``, seconds from the session's start, so the gaps between exchanges
@@ -50,13 +51,14 @@ MAX_TEXT = 4000
 _spec = load_spec()
 PLAN_BY_LIMIT = {plan.requests_per_minute: name for name, plan in reversed(_spec.plans.items())}
 _COMMENT = "# A cbk-mock cassette (docs/proxy.md): a header, then one document per exchange.\n"
+_REQUEST_ID_HEADER = _spec.rules["requestId"]["header"].lower()
 
 #: Request headers a replay needs; every other request header is left out.
 REQUEST_HEADERS = (
     "authorization",
     "content-type",
     _spec.rules["idempotency"]["header"].lower(),
-    _spec.rules["requestId"]["header"].lower(),
+    _REQUEST_ID_HEADER,
     "x-api-key",
     "x-mock-scenario",
 )
@@ -86,7 +88,7 @@ _KIND_OF_FIELD = {
     "id": "book",
     "taskId": "task",
     "requestId": "request",
-    _spec.rules["requestId"]["header"].lower(): "request",
+    _REQUEST_ID_HEADER: "request",
     _spec.rules["idempotency"]["header"].lower(): "idempotency",
 }
 
@@ -224,6 +226,7 @@ class Normalizer:
     # --- values to placeholders ----------------------------------------------------------
     def exchange(self, captured: Capture) -> dict[str, Any]:
         self._at = captured.at
+        self._generated_request_id(captured)
         request: dict[str, Any] = {
             "method": captured.method,
             "path": self._path(captured.path),
@@ -236,6 +239,14 @@ class Normalizer:
         }
         response.update(self._body(captured.response_body, exact=False))
         return {"at": round(captured.at, 3), "request": request, "response": response}
+
+    def _generated_request_id(self, captured: Capture) -> None:
+        """A request id the upstream chose is an id whatever its format (the page's own
+        examples show ULIDs), so a re-recording does not differ in every answer."""
+        answered = captured.response_headers.get(_REQUEST_ID_HEADER)
+        sent = [value for name, value in captured.request_headers if name == _REQUEST_ID_HEADER]
+        if answered and answered not in sent and not _UUID.fullmatch(answered):
+            self._id(answered, "request")
 
     def _path(self, path: str) -> str:
         kind = "book" if path.startswith(API_PREFIX) else "id"
@@ -290,6 +301,8 @@ class Normalizer:
             text = text.replace(self._upstream, "<upstream>")
         if _TIMESTAMP.fullmatch(text):
             return self._time(text)
+        if text.lower() in self._ids:
+            return self._ids[text.lower()]
         return _UUID.sub(lambda m: self._id(m.group(0), kind), text)
 
     def _id(self, value: str, kind: str) -> str:
