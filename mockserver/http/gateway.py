@@ -81,7 +81,9 @@ class Gateway:
     async def handle(self, request: HttpRequest) -> HttpReply:
         started = time.perf_counter()
         exchange = self._exchange(request)
-        segments = [unquote(s) for s in request.path.split("/")[1:]]
+        segments = request.path.split("/")[1:]
+        if "%" in request.path:
+            segments = [unquote(segment) for segment in segments]
         operation = None
         try:
             route = self._router.match(segments)
@@ -120,21 +122,21 @@ class Gateway:
             with contextlib.suppress(BackendUnavailable):
                 key = await self.service.accounts.find_key(presented_key(exchange.headers))
         request = exchange.request
-        exchanged = Exchanged(
-            method=request.method,
-            path=request.path,
-            query=request.query,
-            request_headers=exchange.headers.items(),
-            request_body=request.body,
-            status=reply.status,
-            reply_headers=reply.headers,
-            reply_body=reply.body,
-            request_id=exchange.request_id,
-            operation=operation,
-            user_id=None if key is None else key.user_id,
-            key_id=None if key is None else key.key_id,
-            arrived_at=exchange.arrived_at,
-            duration_ms=(time.perf_counter() - started) * 1000,
+        exchanged = Exchanged(  # positional: built on every request, and kwargs cost
+            request.method,
+            request.path,
+            request.query,
+            exchange.headers.items(),
+            request.body,
+            reply.status,
+            reply.headers,
+            reply.body,
+            exchange.request_id,
+            operation,
+            None if key is None else key.user_id,
+            None if key is None else key.key_id,
+            exchange.arrived_at,
+            (time.perf_counter() - started) * 1000,
         )
         await self.service.journal.record(exchanged)
 
