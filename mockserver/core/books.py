@@ -58,6 +58,12 @@ class Book:
     idempotency_digest: str | None = None
 
     # --- persistence ---------------------------------------------------------------------
+    def __hash__(self) -> int:
+        """By id alone: a settled story's encoding is cached per book on every poll, and
+        hashing every field each time cost more than the lookup saved (equal books share ids,
+        so the hash stays consistent with equality)."""
+        return hash(self.id)
+
     def to_record(self) -> list[Any]:
         """What cannot be derived, as a JSON array in field order: no field names, no title,
         summary, pages or URLs (``render`` derives them), so a mock holding many books stays
