@@ -70,9 +70,12 @@ class Scenario:
     body: bytes = b""
 
 
-def bench_config() -> dict[str, Any]:
-    """Every limit active but out of reach; one plan limited to a request a minute."""
+def bench_config(journal_size: int | None = None) -> dict[str, Any]:
+    """Every limit active but out of reach; one plan limited to a request a minute. The
+    request journal as configured by default, unless ``journal_size`` says otherwise."""
     config = target.roomy_quotas()
+    if journal_size is not None:
+        config["journalSize"] = journal_size
     for plan in config["plans"].values():
         plan["requestsPerMinute"] = target.UNLIMITED
     config["plans"][LIMITED_PLAN] = {
@@ -263,7 +266,14 @@ def paired_ratio(mock_rounds: list[float], bare_rounds: list[float]) -> float:
     return round(statistics.median(m / b for m, b in zip(mock_rounds, bare_rounds, strict=True)), 3)
 
 
-def run(seconds: int, connections: int, threads: int, warmup: int, rounds: int) -> dict[str, Any]:
+def run(
+    seconds: int,
+    connections: int,
+    threads: int,
+    warmup: int,
+    rounds: int,
+    journal_size: int | None = None,
+) -> dict[str, Any]:
     results: dict[str, Any] = {}
     placement = Placement.split()
     options: dict[str, Any] = {
@@ -271,7 +281,7 @@ def run(seconds: int, connections: int, threads: int, warmup: int, rounds: int) 
         "threads": threads,
         "placement": placement,
     }
-    with target.running_mock(bench_config(), page_seconds=0.01) as mock:
+    with target.running_mock(bench_config(journal_size), page_seconds=0.01) as mock:
         placement.pin_server(mock.extra.get("pid"))  # type: ignore[arg-type]
         cases = scenarios(mock)
         sized = []
@@ -313,6 +323,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--warmup", type=int, default=1, help="seconds of load before measuring")
     parser.add_argument("--connections", type=int, default=32, help="wrk's open connections")
     parser.add_argument("--threads", type=int, default=1, help="wrk's threads")
+    parser.add_argument(
+        "--journal-size",
+        type=int,
+        help="the mock's request journal size (0: off; default: the mock's own default)",
+    )
     parser.add_argument("--output", type=Path, help="also write the JSON here")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     return parser
@@ -323,12 +338,15 @@ def main(argv: list[str] | None = None) -> int:
     if shutil.which("wrk") is None:
         print(WRK_HINT, file=sys.stderr)
         return 2
-    results = run(args.seconds, args.connections, args.threads, args.warmup, args.rounds)
+    results = run(
+        args.seconds, args.connections, args.threads, args.warmup, args.rounds, args.journal_size
+    )
     version = subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout
     report = {
         "tool": (version.split(" [")[0] or "wrk").strip(),
         "seconds": args.seconds,
         "rounds": args.rounds,
+        "journalSize": args.journal_size,
         "connections": args.connections,
         "threads": args.threads,
         "cpus": os.cpu_count(),

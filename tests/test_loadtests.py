@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from loadtests.__main__ import main as run_load
-from loadtests.bench import Placement, paired_ratio
+from loadtests.bench import Placement, bench_config, paired_ratio
 from loadtests.keys import EXCLUSIVE, SHARED, KeyEntry, KeyPool, KeySet, parse_keys
 from loadtests.profiles import seconds, users_at
 from mockserver.http.ratelimit_audit import (
@@ -275,6 +275,11 @@ def test_runner_keeps_locust_out_of_its_own_process() -> None:
 def test_bench_ratio_is_the_median_of_rounds_measured_back_to_back() -> None:
     # Round 2 ran while the machine was slow for both: its pair still says 0.5.
     assert paired_ratio([500, 250, 700], [1000, 500, 1000]) == 0.5
+
+
+def test_bench_measures_the_default_journal_unless_told_a_size() -> None:
+    assert "journalSize" not in bench_config()
+    assert bench_config(journal_size=0)["journalSize"] == 0
 
 
 def test_bench_keeps_servers_and_wrk_on_separate_cpus() -> None:
