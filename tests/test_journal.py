@@ -329,7 +329,11 @@ def _exchange_carrying(written: str) -> journal_module.Exchanged:
         method="POST",
         path=f"/v1/stories/{written}",
         query=f"api_key={written}",
-        request_headers=[("X-Trace", written), ("Content-Type", "application/json")],
+        request_headers=[
+            ("X-Trace", written),
+            (written, "a header named so"),
+            ("Content-Type", "application/json"),
+        ],
         request_body=json.dumps({"storyIdea": written}).encode(),
         status=400,
         reply_headers={"content-type": "application/json", "x-request-id": written},
@@ -352,4 +356,4 @@ def test_what_the_journal_keeps_holds_no_key_before_anyone_reads_it(written):
     kept = journal_module.keep(_exchange_carrying(written), answered_at=0.0)
     held = fully_decoded(kept.encode().decode())  # the fields as held, nothing added
     assert PRO_KEY[len("cbk_live_") : -4] not in held
-    assert held.count(f"cbk_live_…{PRO_KEY[-4:]}") == 7  # each place masked, none dropped
+    assert held.count(f"cbk_live_…{PRO_KEY[-4:]}") == 8  # each place masked, none dropped

@@ -217,14 +217,14 @@ def keep(exchanged: Exchanged, answered_at: float) -> KeptExchange:
         if lowered == "content-type":
             content_type = value
         headers.append((name, value))
-        as_sent.append(value)
+        as_sent += (name, value)
     replied = dict(exchanged.reply_headers)
     texts = [exchanged.request_id, exchanged.method, exchanged.path, exchanged.query]
     # One scan over all the short texts at once: they hold a key only when a client put one
     # there, and only then is each masked on its own.
     if keys.could_hold_key("".join([*texts, *as_sent, *replied.values()])):
         texts = [keys.mask(text) for text in texts]
-        headers = [(name, keys.mask(value)) for name, value in headers]
+        headers = [(keys.mask(name), keys.mask(value)) for name, value in headers]
         replied = {name: keys.mask(value) for name, value in replied.items()}
     request_id, method, path, query = texts
     return KeptExchange(

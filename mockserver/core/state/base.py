@@ -140,10 +140,9 @@ class StateBackend(Protocol):
 
     # capped logs -------------------------------------------------------------------------
     async def log_append(self, key: str, item: LogItem, keep: int) -> int:
-        """Put ``item`` first in the log at ``key``,
-        numbered one past the last number given there, and drop all but the newest ``keep``
-        items — one atomic step, so concurrent writers neither lose items nor let the log grow.
-        Returns the item's number. Numbers
+        """Put ``item`` first in the log at ``key``, numbered one past the last number given
+        there, and drop all but the newest ``keep`` items — one atomic step, so concurrent
+        writers neither lose items nor let the log grow. Returns the item's number. Numbers
         survive ``delete(key)`` (a reader tailing the log never sees one twice); ``flush``
         restarts them."""
 
