@@ -206,7 +206,7 @@ def keep(exchanged: Exchanged, answered_at: float) -> KeptExchange:
     """What the journal keeps of an exchange, made on every request, so kept to what cannot be
     derived later: credential headers cut, bodies cut, every other text masked."""
     headers = []
-    as_sent = []  # the texts a key could hide in as a client wrote it
+    as_sent: list[str] = []  # the texts a key could hide in as a client wrote it
     content_type = None
     for name, value in exchanged.request_headers[:MAX_HEADERS]:
         lowered = name.lower()
