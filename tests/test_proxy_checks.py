@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
+from contracts import verdict
 from contracts.clauses import CLAUSES
-from mockserver.clause_ids import ClauseId
+from mockserver.clause_ids import PROFILES, SOURCES, ClauseId
 from mockserver.http.messages import HttpReply, HttpRequest
 from mockserver.proxy.checks import IDEMPOTENCY_TTL, ExchangeChecks
 from mockserver.proxy.inspector import SessionClock
@@ -75,6 +76,14 @@ def clauses(found) -> list[str]:
 
 def test_every_clause_the_proxy_names_is_a_contract_clause() -> None:
     assert {clause.value for clause in ClauseId} <= set(CLAUSES)
+
+
+def test_every_clause_the_proxy_names_has_the_contract_clause_s_source() -> None:
+    assert {clause: CLAUSES[clause].source for clause in ClauseId} == SOURCES
+
+
+def test_the_proxy_s_profiles_are_the_contract_suite_s() -> None:
+    assert PROFILES == verdict.PROFILES
 
 
 def test_concurrent_duplicates_are_one_create_and_one_replay(checks: ExchangeChecks) -> None:
