@@ -45,7 +45,13 @@ class ProxiedRun:
 
     @property
     def clauses(self) -> set[str]:
+        """The clauses that failed the run."""
         return set(self.report["violationCounts"])
+
+    @property
+    def warned(self) -> set[str]:
+        """The clauses broken but only warned about (``--profile page``'s decision clauses)."""
+        return set(self.report["warningCounts"])
 
 
 def patched_command(kind: str, name: str) -> list[str]:
@@ -67,16 +73,22 @@ Traffic = Callable[[httpx.Client, RunningMock], None]
 
 
 def proxied_run(
-    workdir: Path, command: Sequence[str] | None = None, *, first: Traffic | None = None
+    workdir: Path,
+    command: Sequence[str] | None = None,
+    *,
+    first: Traffic | None = None,
+    proxy_args: Sequence[str] = (),
 ) -> ProxiedRun:
-    """A mock (or the server ``command`` starts) on a manual clock, the proxy in front recording
-    to ``workdir/cassettes``, ``first`` (if given) and then the standard traffic through it,
-    and what the proxy reported. The standard traffic starts with a reset, so ``first`` is a
-    session, and a cassette, of its own."""
+    """A mock (or the server ``command`` starts) on a manual clock, the proxy in front (with
+    ``proxy_args`` too) recording to ``workdir/cassettes``, ``first`` (if given) and then the
+    standard traffic through it, and what the proxy reported. The standard traffic starts with
+    a reset, so ``first`` is a session, and a cassette, of its own."""
     report, junit, cassettes = workdir / "report.json", workdir / "junit.xml", workdir / "cassettes"
     with MockProcess("--clock", "manual", "--no-access-log", command=command) as mock:
         proxy = ProxyProcess(
-            mock.url, "--report", str(report), "--junitxml", str(junit), "--record", str(cassettes)
+            mock.url,
+            *("--report", str(report), "--junitxml", str(junit), "--record", str(cassettes)),
+            *proxy_args,
         )
         try:
             url = proxy.start()

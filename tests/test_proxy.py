@@ -25,7 +25,7 @@ import httpx
 import pytest
 import yaml
 
-from mockserver.clause_ids import ClauseId
+from mockserver.clause_ids import PAGE, PAGE_PROFILE, SOURCES, ClauseId
 from mockserver.core.accounts import dev_keys
 from mockserver.serve import cli
 from mockserver.testing.process import MockProcess, ProxyProcess
@@ -53,6 +53,8 @@ MUTANT_CLAUSES = {
     "idempotency-ignores-body": ClauseId.IDEMPOTENCY_CONFLICT,
     "foreign-book-visible": ClauseId.GET_OWNERSHIP,
 }
+#: A mutant broken on a page clause, run again under ``--profile page``, which must still fail it.
+PAGE_CLAUSE_MUTANT, PAGE_PROFILE_RUN = "foreign-book-visible", "foreign-book-visible-page"
 #: What parity names when it replays a recording of the mutant against the mock.
 MUTANT_DIFFERENCES = {
     "replay-without-header": "headers.idempotent-replayed",
@@ -152,6 +154,9 @@ JOBS: dict[str, Callable[[Path], Any]] = {
     },
     "sdk": _sdk_run,
     "strict": _strict_run,
+    PAGE_PROFILE_RUN: lambda workdir: proxied_run(
+        workdir, mutant_command(PAGE_CLAUSE_MUTANT), proxy_args=("--profile", PAGE_PROFILE)
+    ),
     "tls": _tls_run,
 }
 
@@ -208,6 +213,14 @@ def test_proxy_names_the_clause_a_broken_mock_breaks(runs, mutant: str, clause: 
     run: ProxiedRun = run_of(runs, mutant)
     assert run.exit_code == 1, run.log[-3000:]
     assert clause in run.clauses, f"{mutant}: {run.report['violationCounts']}"
+
+
+def test_a_page_clause_a_broken_mock_breaks_fails_under_the_page_profile(runs) -> None:
+    clause = MUTANT_CLAUSES[PAGE_CLAUSE_MUTANT]
+    assert SOURCES[clause] == PAGE
+    run: ProxiedRun = run_of(runs, PAGE_PROFILE_RUN)
+    assert run.exit_code == 1, run.log[-3000:]
+    assert clause in run.clauses, run.report["violationCounts"]
 
 
 def test_each_violation_is_one_log_line(runs) -> None:

@@ -1,19 +1,22 @@
 """The proxy's checks on scripted exchanges (framework-free, no sockets): what they must not
-flag — concurrent duplicates, an expired Idempotency-Key, a refused key, a book's own key — and
-the session clock that keeps to a cbk-mock's manual clock."""
+flag — concurrent duplicates, an expired Idempotency-Key, a refused key, a book's own key — the
+session clock that keeps to a cbk-mock's manual clock, and what ``--profile page`` makes of a
+broken decision clause."""
 
 from __future__ import annotations
 
 import json
+import xml.etree.ElementTree as ElementTree
 from typing import Any
 
 import pytest
 
+from contracts import verdict
 from contracts.clauses import CLAUSES
-from mockserver.clause_ids import ClauseId
+from mockserver.clause_ids import PAGE_PROFILE, PROFILES, SOURCES, ClauseId
 from mockserver.http.messages import HttpReply, HttpRequest
 from mockserver.proxy.checks import IDEMPOTENCY_TTL, ExchangeChecks
-from mockserver.proxy.inspector import SessionClock
+from mockserver.proxy.inspector import WARNING_PROPERTY, Inspector, SessionClock
 
 PRO, OTHER = "cbk_live_" + "p" * 32, "cbk_live_" + "o" * 32
 BOOK, TASK = "6b3ccae4-14a3-4b8f-b54e-2451da34ea94", "7b3ccae4-14a3-4b8f-b54e-2451da34ea94"
@@ -75,6 +78,18 @@ def clauses(found) -> list[str]:
 
 def test_every_clause_the_proxy_names_is_a_contract_clause() -> None:
     assert {clause.value for clause in ClauseId} <= set(CLAUSES)
+
+
+def test_every_clause_the_proxy_names_has_the_contract_clause_s_source() -> None:
+    assert {clause: CLAUSES[clause].source for clause in ClauseId} == SOURCES
+
+
+def test_the_proxy_s_profiles_are_the_contract_suite_s() -> None:
+    assert PROFILES == verdict.PROFILES
+
+
+def test_the_proxy_names_a_junit_warning_as_the_contract_suite_does() -> None:
+    assert WARNING_PROPERTY == verdict.WARNING_PROPERTY
 
 
 def test_concurrent_duplicates_are_one_create_and_one_replay(checks: ExchangeChecks) -> None:
@@ -153,3 +168,63 @@ def test_session_clock_keeps_to_a_manual_upstream_clock() -> None:
     clock.advanced(60, upstream_now=5000.0)
     clock.reported(5010.0)  # clock/set ten seconds later
     assert clock() == 72
+
+
+# --- profiles --------------------------------------------------------------------------------
+UNKNOWN_PATH = request("GET", "/v1/unknown")
+#: Breaks routing.404 (a decision clause) alone.
+ANSWERED_200 = reply(200, {})
+#: Breaks envelope.json (a page clause) too.
+ANSWERED_TEXT = HttpReply(404, {"content-type": "text/plain", "X-Request-Id": "r-1"}, b"no")
+
+
+def judged(inspector: Inspector, answer: HttpReply) -> HttpReply:
+    return inspector.finish(inspector.begin(UNKNOWN_PATH), answer)
+
+
+def test_a_broken_decision_clause_fails_under_the_default_profile() -> None:
+    inspector = Inspector("http://upstream")
+    judged(inspector, ANSWERED_200)
+    assert (inspector.counts, inspector.warnings) == ({ClauseId.ROUTING_404: 1}, {})
+
+
+def test_a_broken_decision_clause_only_warns_under_the_page_profile() -> None:
+    inspector = Inspector("http://upstream", profile=PAGE_PROFILE)
+    judged(inspector, ANSWERED_200)
+    assert (inspector.counts, inspector.warnings) == ({}, {ClauseId.ROUTING_404: 1})
+    assert [(v["clause"], v["warning"]) for v in inspector.report()["violations"]] == [
+        (ClauseId.ROUTING_404, True)
+    ]
+
+
+def test_a_broken_page_clause_fails_under_the_page_profile() -> None:
+    inspector = Inspector("http://upstream", profile=PAGE_PROFILE)
+    judged(inspector, ANSWERED_TEXT)
+    assert inspector.counts == {ClauseId.ENVELOPE_JSON: 1}
+
+
+def test_strict_forwards_an_answer_that_only_warns_under_the_page_profile() -> None:
+    inspector = Inspector("http://upstream", strict=True, profile=PAGE_PROFILE)
+    assert judged(inspector, ANSWERED_200) is ANSWERED_200
+
+
+def test_strict_lists_only_the_failing_clauses_under_the_page_profile() -> None:
+    inspector = Inspector("http://upstream", strict=True, profile=PAGE_PROFILE)
+    answer = judged(inspector, ANSWERED_TEXT)
+    listed = json.loads(answer.body)["error"]["meta"]["violations"]
+    assert (answer.status, [v["clause"] for v in listed]) == (502, [ClauseId.ENVELOPE_JSON])
+
+
+def test_junit_passes_a_warned_clause_with_its_warning_property() -> None:
+    inspector = Inspector("http://upstream", profile=PAGE_PROFILE)
+    judged(inspector, ANSWERED_200)
+    suite = ElementTree.fromstring(inspector.junit())
+    case = suite.find(f"testcase[@name='{ClauseId.ROUTING_404}']")
+    assert case is not None and case.find("failure") is None
+    assert case.find(f"properties/property[@name='{WARNING_PROPERTY}']") is not None
+    assert suite.get("failures") == "0"
+
+
+def test_an_unknown_profile_is_refused() -> None:
+    with pytest.raises(ValueError, match="profile"):
+        Inspector("http://upstream", profile="strictest")

@@ -92,6 +92,9 @@ class Violation:
     status: int | None = None
     #: When the exchange happened (ISO 8601, UTC); stamped by whoever reports it.
     at: str = ""
+    #: A broken decision clause under ``--profile page``: reported, but no failure; stamped by
+    #: whoever reports it.
+    warning: bool = False
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)

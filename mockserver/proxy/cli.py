@@ -15,6 +15,7 @@ from pathlib import Path
 
 import yaml
 
+from mockserver.clause_ids import DECISIONS_PROFILE, PAGE_PROFILE, PROFILES
 from mockserver.core.config import MockConfig
 from mockserver.proxy import parity
 from mockserver.proxy.inspector import Inspector
@@ -54,6 +55,14 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="answer a violating response with 502 EXTERNAL_SERVICE_ERROR listing the "
         "violations in error.meta, so the client's test fails where it stands (default: off)",
+    )
+    proxy.add_argument(
+        "--profile",
+        choices=PROFILES,
+        default=DECISIONS_PROFILE,
+        help="as cbk-contracts --profile: 'page' fails only what the vendor page states and "
+        "reports broken decision clauses as warnings (no exit 1, no --strict 502, no JUnit "
+        "failure); 'decisions' fails every clause (default: %(default)s)",
     )
     proxy.add_argument(
         "--report",
@@ -153,7 +162,11 @@ def run_proxy(args: argparse.Namespace) -> int:
     options = _options(args)
     recorder = Recorder(args.record, options.upstream) if args.record else None
     inspector = Inspector(
-        options.upstream, strict=args.strict, shared_keys=args.shared_keys, recorder=recorder
+        options.upstream,
+        strict=args.strict,
+        profile=args.profile,
+        shared_keys=args.shared_keys,
+        recorder=recorder,
     )
     asyncio.run(_serve(inspector, options, args))
     inspector.end_session()
@@ -162,9 +175,11 @@ def run_proxy(args: argparse.Namespace) -> int:
     if args.junitxml:
         args.junitxml.write_text(inspector.junit(), encoding="utf-8")
     counts = ", ".join(f"{clause} ×{n}" for clause, n in sorted(inspector.counts.items()))
+    warned = ", ".join(f"{clause} ×{n}" for clause, n in sorted(inspector.warnings.items()))
+    warnings = f"; {inspector.warning_count} warnings: {warned}" if warned else ""
     print(
         f"cbk-mock proxy: {inspector.exchanges} exchanges, {inspector.violation_count} "
-        f"violations{': ' + counts if counts else ''}",
+        f"violations{': ' + counts if counts else ''}{warnings}",
         file=sys.stderr,
         flush=True,
     )
@@ -178,6 +193,8 @@ async def _serve(inspector: Inspector, options: ProxyOptions, args: argparse.Nam
         lines = [f"{BANNER_PREFIX}{url}", f"  upstream: {options.upstream}"]
         if args.strict:
             lines.append("  strict: violating answers become 502 EXTERNAL_SERVICE_ERROR")
+        if args.profile == PAGE_PROFILE:
+            lines.append("  profile: page (broken decision clauses are warnings)")
         if args.record:
             lines.append(f"  recording to: {args.record}")
         lines.append(f"  report: {url}/_proxy/report")

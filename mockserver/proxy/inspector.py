@@ -6,6 +6,10 @@ the proxy follows them: a clock move moves the proxy's clock with the mock's (on
 only those move it), so rate-limit windows and recorded gaps keep to the mock's time; a reset
 ends the session — its checks are judged, its recording written — and starts a fresh one.
 A real deployment has no ``/_mock/``: its sessions last as long as the proxy runs.
+
+Under ``profile="page"`` a broken decision clause is a warning, as in ``cbk-contracts --profile
+page``: reported, logged and listed, but not counted as a violation, not a ``--strict`` 502 and
+not a JUnit failure.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from mockserver.clause_ids import ClauseId
+from mockserver.clause_ids import DECISIONS_PROFILE, PROFILES, ClauseId, warns_only
 from mockserver.core.clock import isoformat, parse_iso
 from mockserver.core.errors import ApiError
 from mockserver.core.ids import new_uuid
@@ -38,6 +42,8 @@ log = logging.getLogger("mockserver.proxy")
 #: The report lists this many violations; beyond, they are only counted.
 MAX_LISTED = 1000
 SWEEP_SECONDS = 5.0
+#: The JUnit property naming a warning: the one ``cbk-contracts`` writes (a test checks it).
+WARNING_PROPERTY = "contract_warning"
 CONTROL_PREFIX = "/_mock/"
 
 
@@ -108,13 +114,17 @@ class Inspector:
         upstream: str,
         *,
         strict: bool = False,
+        profile: str = DECISIONS_PROFILE,
         shared_keys: bool = False,
         recorder: Recorder | None = None,
         clock: SessionClock | None = None,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
+        if profile not in PROFILES:
+            raise ValueError(f"profile must be one of {', '.join(PROFILES)}, not {profile!r}")
         self.upstream = upstream
         self.strict = strict
+        self.profile = profile
         self.shared_keys = shared_keys
         self.recorder = recorder
         self.clock = clock or SessionClock()
@@ -124,7 +134,9 @@ class Inspector:
         self.upstream_errors = 0
         self.sessions = 0
         self.listed: list[Violation] = []
+        #: Broken clauses that fail the run, and those that only warn under the profile.
         self.counts: Counter[str] = Counter()
+        self.warnings: Counter[str] = Counter()
         self._session = self._new_session(fresh=False)
 
     # --- exchanges -----------------------------------------------------------------------
@@ -144,7 +156,7 @@ class Inspector:
         """Judge the answer, record it; returns what the client gets (the upstream's answer,
         or in ``strict`` mode a 502 listing the violations)."""
         pending, session = flight.pending, flight.session
-        violations = session.checks.finish(pending, reply)
+        violations = self._report(session.checks.finish(pending, reply))
         if pending.route is not None:
             self.exchanges += 1
             if session.recording is not None:
@@ -155,14 +167,14 @@ class Inspector:
                 if session.recording.full:
                     self._write(session)
                     session.recording = self.recorder.session() if self.recorder else None
-        self._report(violations)
         if self.clock() - session.last_sweep >= SWEEP_SECONDS:
             session.last_sweep = self.clock()
             self._report(session.checks.sweep())
         if pending.request.path.startswith(CONTROL_PREFIX):
             self._follow(pending.request, reply)
-        if self.strict and violations:
-            return self._strict(reply, violations)
+        failing = [violation for violation in violations if not violation.warning]
+        if self.strict and failing:
+            return self._strict(reply, failing)
         return reply
 
     # --- following a cbk-mock ------------------------------------------------------------
@@ -220,40 +232,61 @@ class Inspector:
             session.recording = None
 
     # --- reporting -----------------------------------------------------------------------
-    def _report(self, violations: list[Violation]) -> None:
+    def _report(self, violations: list[Violation]) -> list[Violation]:
+        """Count, list and log ``violations``; returns them stamped with time and warning."""
         at = isoformat(self._wall())
+        stamped_all = []
         for violation in violations:
-            stamped = replace(violation, at=at)
-            self.counts[stamped.clause] += 1
+            warning = warns_only(violation.clause, self.profile)
+            stamped = replace(violation, at=at, warning=warning)
+            stamped_all.append(stamped)
+            (self.warnings if warning else self.counts)[stamped.clause] += 1
             if len(self.listed) < MAX_LISTED:
                 self.listed.append(stamped)
             log.warning(
-                "violation %s: %s %s → %s: %s",
+                "%s %s: %s %s → %s: %s",
+                "warning (decision clause, --profile page)" if warning else "violation",
                 stamped.clause,
                 stamped.method or "-",
                 stamped.path or "-",
                 stamped.status if stamped.status is not None else "-",
                 stamped.message,
             )
+        return stamped_all
 
     @property
     def violation_count(self) -> int:
+        """Broken clauses that fail the run (warnings aside)."""
         return sum(self.counts.values())
+
+    @property
+    def warning_count(self) -> int:
+        return sum(self.warnings.values())
 
     def report(self) -> dict[str, Any]:
         return {
             "upstream": self.upstream,
+            "profile": self.profile,
             "startedAt": self.started_at,
             "sessions": self.sessions,
             "exchanges": self.exchanges,
             "upstreamErrors": self.upstream_errors,
             "violationCounts": dict(sorted(self.counts.items())),
-            "violationsNotListed": max(0, self.violation_count - len(self.listed)),
+            "warningCounts": dict(sorted(self.warnings.items())),
+            "violationsNotListed": max(
+                0, self.violation_count + self.warning_count - len(self.listed)
+            ),
             "violations": [v.as_json() for v in self.listed],
         }
 
     def junit(self) -> str:
-        """JUnit XML: one test case per clause the proxy judges, failed by its violations."""
+        """JUnit XML: one test case per clause the proxy judges, failed by its violations.
+
+        A clause that only warned is a passed case with a ``contract_warning`` property and the
+        warnings as its system-out, as ``cbk-contracts --profile page`` reports them. Not
+        ``skipped``: JUnit consumers show a skip as "not run", and the clause was judged; a
+        passed case's properties and output count as no failure anywhere, yet are shown.
+        """
         suite = ElementTree.Element(
             "testsuite",
             name="cbk-mock proxy",
@@ -264,18 +297,30 @@ class Inspector:
         )
         for clause in ClauseId:
             case = ElementTree.SubElement(suite, "testcase", classname="proxy", name=clause.value)
-            count = self.counts[clause]
-            if count:
+            if self.counts[clause]:
                 failure = ElementTree.SubElement(
-                    case, "failure", message=f"{count} violation(s) of {clause.value}"
+                    case, "failure", message=f"{self.counts[clause]} violation(s) of {clause.value}"
                 )
-                failure.text = "\n".join(
-                    f"{v.at} {v.method or '-'} {v.path or '-'} → {v.status}: {v.message}"
-                    for v in self.listed
-                    if v.clause == clause
+                failure.text = self._listed_lines(clause)
+            elif self.warnings[clause]:
+                properties = ElementTree.SubElement(case, "properties")
+                ElementTree.SubElement(
+                    properties,
+                    "property",
+                    name=WARNING_PROPERTY,
+                    value=f"[{clause.value}] {self.warnings[clause]} violation(s) of a decision "
+                    "clause, a warning under --profile page",
                 )
+                ElementTree.SubElement(case, "system-out").text = self._listed_lines(clause)
         ElementTree.indent(suite)
         return ElementTree.tostring(suite, encoding="unicode", xml_declaration=True) + "\n"
+
+    def _listed_lines(self, clause: str) -> str:
+        return "\n".join(
+            f"{v.at} {v.method or '-'} {v.path or '-'} → {v.status}: {v.message}"
+            for v in self.listed
+            if v.clause == clause
+        )
 
     # --- strict --------------------------------------------------------------------------
     @staticmethod
