@@ -333,6 +333,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def wrk_version() -> str:
+    """What a report names as its tool: wrk's own version line."""
+    version = subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout
+    return (version.split(" [")[0] or "wrk").strip()
+
+
+def print_report(report: dict[str, Any], output: Path | None) -> None:
+    """A benchmark's JSON report on stdout, and in ``output`` when given."""
+    text = json.dumps(report, indent=2)
+    print(text)
+    if output:
+        output.write_text(text + "\n", encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if shutil.which("wrk") is None:
@@ -341,9 +355,8 @@ def main(argv: list[str] | None = None) -> int:
     results = run(
         args.seconds, args.connections, args.threads, args.warmup, args.rounds, args.journal_size
     )
-    version = subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout
     report = {
-        "tool": (version.split(" [")[0] or "wrk").strip(),
+        "tool": wrk_version(),
         "seconds": args.seconds,
         "rounds": args.rounds,
         "journalSize": args.journal_size,
@@ -352,10 +365,7 @@ def main(argv: list[str] | None = None) -> int:
         "cpus": os.cpu_count(),
         "scenarios": results,
     }
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.output:
-        args.output.write_text(text + "\n", encoding="utf-8")
+    print_report(report, args.output)
     missed = [name for name, row in results.items() if row["met"] is False]
     return 1 if args.strict and missed else 0
 

@@ -14,7 +14,6 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 import urllib.request
 from pathlib import Path
@@ -82,19 +81,15 @@ def main(argv: list[str] | None = None) -> int:
         print(bench.WRK_HINT, file=sys.stderr)
         return 2
     results = run(args.seconds, args.connections, args.threads, args.warmup, args.rounds)
-    version = subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout
     report = {
-        "tool": (version.split(" [")[0] or "wrk").strip(),
+        "tool": bench.wrk_version(),
         "seconds": args.seconds,
         "rounds": args.rounds,
         "connections": args.connections,
         "cpus": os.cpu_count(),
         "scenarios": results,
     }
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.output:
-        args.output.write_text(text + "\n", encoding="utf-8")
+    bench.print_report(report, args.output)
     return 0
 
 

@@ -357,3 +357,10 @@ def test_what_the_journal_keeps_holds_no_key_before_anyone_reads_it(written):
     held = fully_decoded(kept.encode().decode())  # the fields as held, nothing added
     assert PRO_KEY[len("cbk_live_") : -4] not in held
     assert held.count(f"cbk_live_…{PRO_KEY[-4:]}") == 8  # each place masked, none dropped
+
+
+def test_long_header_names_and_values_are_cut_like_values():
+    exchanged = _exchange_carrying("x")._replace(request_headers=[("N" * 5000, "v" * 5000)])
+    record = journal_module.decode(journal_module.keep(exchanged, answered_at=0.0).encode())
+    [(name, value)] = record["request"]["headers"]
+    assert (len(name), len(value)) == (journal_module.HEADER_VALUE_LIMIT,) * 2

@@ -31,7 +31,7 @@ log = logging.getLogger("mockserver.journal")
 
 #: Bodies (request and response) are kept up to this many bytes.
 BODY_LIMIT = 4096
-#: Header values are kept up to this many characters, and at most this many headers.
+#: Header names and values are kept up to this many characters, and at most this many headers.
 HEADER_VALUE_LIMIT = 1024
 MAX_HEADERS = 64
 #: Records a query answers unless it says otherwise.
@@ -44,7 +44,7 @@ _spec = load_spec()
 _IDEMPOTENCY_HEADER = _spec.rules["idempotency"]["header"].lower()
 _REPLAY_HEADER = _spec.rules["idempotency"]["replayHeader"].lower()
 #: Headers whose values are credentials: never stored as sent.
-_SECRET_HEADERS = frozenset({"x-api-key", "authorization", ADMIN_HEADER.lower()})
+_SECRET_HEADERS = frozenset({_spec.api_key_header.lower(), "authorization", ADMIN_HEADER.lower()})
 _BINARY_TYPES = ("image/", "audio/", "video/", "application/octet-stream")
 
 #: The check that answered an error, in the words of ``x-cbk.checkOrder`` where it has them.
@@ -209,6 +209,7 @@ def keep(exchanged: Exchanged, answered_at: float) -> KeptExchange:
     as_sent: list[str] = []  # the texts a key could hide in as a client wrote it
     content_type = None
     for name, value in exchanged.request_headers[:MAX_HEADERS]:
+        name = name[:HEADER_VALUE_LIMIT]
         lowered = name.lower()
         if lowered in _SECRET_HEADERS:
             headers.append((name, _secret(value)))

@@ -38,6 +38,7 @@ import yaml
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from mockserver.core.clock import isoformat, parse_iso
+from mockserver.core.scenarios import HEADER as SCENARIO_HEADER
 from mockserver.http.messages import HttpReply, HttpRequest, RawHeaders
 from mockserver.proxy.checks import API_PREFIX, fingerprint
 from mockserver.spec import load_spec
@@ -52,6 +53,7 @@ _spec = load_spec()
 PLAN_BY_LIMIT = {plan.requests_per_minute: name for name, plan in reversed(_spec.plans.items())}
 _COMMENT = "# A cbk-mock cassette (docs/proxy.md): a header, then one document per exchange.\n"
 _REQUEST_ID_HEADER = _spec.rules["requestId"]["header"].lower()
+_API_KEY_HEADER = _spec.api_key_header.lower()
 
 #: Request headers a replay needs; every other request header is left out.
 REQUEST_HEADERS = (
@@ -59,8 +61,8 @@ REQUEST_HEADERS = (
     "content-type",
     _spec.rules["idempotency"]["header"].lower(),
     _REQUEST_ID_HEADER,
-    "x-api-key",
-    "x-mock-scenario",
+    _API_KEY_HEADER,
+    SCENARIO_HEADER.lower(),
 )
 #: Response headers the contract names (openapi.yaml), plus content-type and Allow.
 RESPONSE_HEADERS = tuple(
@@ -76,10 +78,10 @@ RESPONSE_HEADERS = tuple(
         }
     )
 )
-_CREDENTIAL_HEADERS = ("authorization", "x-api-key")
+_CREDENTIAL_HEADERS = ("authorization", _API_KEY_HEADER)
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)", re.IGNORECASE)
-_ANY_KEY = re.compile(r"cbk_live_[A-Za-z0-9_-]+")
+_ANY_KEY = re.compile(re.escape(_spec.api_key_prefix) + r"[A-Za-z0-9_-]+")
 _KEY_MARK = re.compile(r"<key#([0-9a-f]{12})>")
 PLACEHOLDER = re.compile(r"<(book|task|request|idempotency|id):(\d+)>")
 #: Which kind of id a value is, by the JSON field or header it is found in.
