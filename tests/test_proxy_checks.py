@@ -14,9 +14,14 @@ import pytest
 from contracts import verdict
 from contracts.clauses import CLAUSES
 from mockserver.clause_ids import PAGE_PROFILE, PROFILES, SOURCES, ClauseId
+from mockserver.core.accounts import dev_keys
 from mockserver.http.messages import HttpReply, HttpRequest
 from mockserver.proxy.checks import IDEMPOTENCY_TTL, ExchangeChecks
 from mockserver.proxy.inspector import WARNING_PROPERTY, Inspector, SessionClock
+from mockserver.proxy.recording import capture
+from tests.mock_kit import encoded_keys, fully_decoded
+
+_PRO_KEY = dev_keys()["pro"]
 
 PRO, OTHER = "cbk_live_" + "p" * 32, "cbk_live_" + "o" * 32
 BOOK, TASK = "6b3ccae4-14a3-4b8f-b54e-2451da34ea94", "7b3ccae4-14a3-4b8f-b54e-2451da34ea94"
@@ -228,3 +233,18 @@ def test_junit_passes_a_warned_clause_with_its_warning_property() -> None:
 def test_an_unknown_profile_is_refused() -> None:
     with pytest.raises(ValueError, match="profile"):
         Inspector("http://upstream", profile="strictest")
+
+
+@pytest.mark.parametrize(
+    "written", list(encoded_keys(_PRO_KEY).values()), ids=list(encoded_keys(_PRO_KEY))
+)
+def test_a_recording_keeps_no_key_however_it_was_written(written: str) -> None:
+    request = HttpRequest(
+        "POST", f"/v1/stories/{written}", body=json.dumps({"idea": written}).encode()
+    )
+    reply = HttpReply(
+        400, {"content-type": "application/json"}, json.dumps({"echo": written}).encode()
+    )
+    captured = capture(0.0, request, reply)
+    kept = fully_decoded(f"{captured.path} {captured.request_body!r} {captured.response_body!r}")
+    assert _PRO_KEY[len("cbk_live_") : -4] not in kept

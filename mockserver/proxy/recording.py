@@ -37,6 +37,7 @@ from typing import Any
 import yaml
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from mockserver.core import keys
 from mockserver.core.clock import isoformat, parse_iso
 from mockserver.core.scenarios import HEADER as SCENARIO_HEADER
 from mockserver.http.messages import HttpReply, HttpRequest, RawHeaders
@@ -123,12 +124,14 @@ def capture(
     at: float, request: HttpRequest, reply: HttpReply, secret: str | None = None
 ) -> Capture:
     """``request`` and ``reply`` with the presented ``secret`` and every key-shaped string
-    replaced by key marks (nothing secret is kept from here on)."""
+    replaced by key marks, and keys written escaped masked (nothing secret is kept from here
+    on)."""
 
     def scrub(text: str) -> str:
         if secret:
             text = text.replace(secret, key_mark(fingerprint(secret)))
-        return _ANY_KEY.sub(lambda m: key_mark(fingerprint(m.group(0))), text)
+        marked = _ANY_KEY.sub(lambda m: key_mark(fingerprint(m.group(0))), text)
+        return keys.mask(marked)  # a key written escaped (``cbk%5Flive%5F…``) has no mark
 
     def scrub_bytes(raw: bytes) -> bytes:
         return scrub(raw.decode("utf-8", "surrogateescape")).encode("utf-8", "surrogateescape")
