@@ -7,7 +7,8 @@ stable to re-record:
 
 * no secret is kept: a presented key becomes ``<key:PLAN>`` (``<key:pro>``, ``<key:pro:2>`` for a
   second Pro key, ``<key:free>``, ``<key:suspended>``, ``<key:invalid>``), named after what the
-  answers showed of it, and anything else shaped like a key is replaced too;
+  answers showed of it, and anything else shaped like a key is replaced too (masked, when it
+  is written escaped);
 * ids (every UUID, and a request id the upstream generated in any format) become
   ``<book:1>``, ``<task:1>``, ``<request:1>``, ``<idempotency:1>`` or ``<id:1>``, numbered in
   order of first appearance, the same value always the same placeholder;
