@@ -126,7 +126,7 @@ def test_a_crash_found_by_fuzzing_fails_a_page_gate() -> None:
         profile=PAGE,
         clauses="schema.conformance",
         first_failure_only=True,
-        fuzz_examples=30,
+        fuzz_examples=150,  # the local default: 30 examples missed the crash in one CI run of five
     )
     first = run.first_failure()
     assert first is not None, f"a page gate passed a server that crashes:\n{run.explain()}"
