@@ -126,7 +126,10 @@ def test_a_crash_found_by_fuzzing_fails_a_page_gate() -> None:
         profile=PAGE,
         clauses="schema.conformance",
         first_failure_only=True,
-        fuzz_examples=150,  # the local default: 30 examples missed the crash in one CI run of five
+        # The local default of examples, and one seed: with random ones, 30 examples missed
+        # the crash in one CI run of five. Seeded, the run is the same every time.
+        fuzz_examples=150,
+        hypothesis_seed=0,
     )
     first = run.first_failure()
     assert first is not None, f"a page gate passed a server that crashes:\n{run.explain()}"

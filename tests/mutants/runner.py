@@ -98,9 +98,10 @@ def run_suite(
     fuzz: bool = True,
     page_seconds: float | None = None,
     fuzz_examples: int | None = None,
+    hypothesis_seed: int | None = None,
 ) -> SuiteRun:
     """``pytest contracts`` against ``python -m tests.<kind> <name>`` (the suite's local mock
-    launched patched)."""
+    launched patched). ``hypothesis_seed`` makes its fuzzing the same on every run."""
     # Fifty runs import the same modules: let them cache their (assertion-rewritten) bytecode.
     env = {
         k: v
@@ -133,6 +134,8 @@ def run_suite(
         ]
         if first_failure_only:
             command.append("-x")
+        if hypothesis_seed is not None:
+            command.append(f"--hypothesis-seed={hypothesis_seed}")
         if not fuzz:
             command += ["--ignore=contracts/test_property.py", "-p", "no:schemathesis"]
         process = subprocess.Popen(
