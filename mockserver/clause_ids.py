@@ -41,6 +41,7 @@ class ClauseId(StrEnum):
     LIMITS_429_AT_ZERO = "limits.429-at-zero"
     LIMITS_RETRY_AFTER = "limits.retry-after"
     LIMITS_RECOVERY = "limits.recovery"
+    GET_UUID = "get.uuid"
     GET_OWNERSHIP = "get.ownership"
     LIFECYCLE_FORWARD = "lifecycle.forward"
     LIFECYCLE_PROGRESS = "lifecycle.progress"
@@ -71,6 +72,7 @@ SOURCES: dict[ClauseId, Source] = {
     ClauseId.LIMITS_429_AT_ZERO: DECISION,
     ClauseId.LIMITS_RETRY_AFTER: PAGE,
     ClauseId.LIMITS_RECOVERY: PAGE,
+    ClauseId.GET_UUID: DECISION,
     ClauseId.GET_OWNERSHIP: PAGE,
     ClauseId.LIFECYCLE_FORWARD: DECISION,
     ClauseId.LIFECYCLE_PROGRESS: PAGE,

@@ -52,6 +52,7 @@ MUTANT_CLAUSES = {
     "replay-without-header": ClauseId.IDEMPOTENCY_REPLAY_HEADER,
     "idempotency-ignores-body": ClauseId.IDEMPOTENCY_CONFLICT,
     "foreign-book-visible": ClauseId.GET_OWNERSHIP,
+    "non-uuid-id-is-404": ClauseId.GET_UUID,
 }
 #: A mutant broken on a page clause, run again under ``--profile page``, which must still fail it.
 PAGE_CLAUSE_MUTANT, PAGE_PROFILE_RUN = "foreign-book-visible", "foreign-book-visible-page"

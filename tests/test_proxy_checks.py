@@ -152,6 +152,45 @@ def test_a_book_not_created_through_the_proxy_is_not_judged_for_ownership(
     assert clauses(checks.finish(checks.begin(read), reply(200, story, remaining=59))) == []
 
 
+def _invalid_id() -> HttpReply:
+    answer = reply(400, code="VALIDATION_ERROR")
+    body = json.loads(answer.body)
+    body["error"]["fields"] = {"id": "Expected a UUID"}
+    answer.body = json.dumps(body).encode()
+    return answer
+
+
+@pytest.mark.parametrize("status", [200, 404])
+def test_an_id_that_is_no_uuid_must_not_be_looked_up(checks: ExchangeChecks, status: int) -> None:
+    read = request("GET", "/v1/stories/not-a-uuid")
+    answer = reply(404, code="NOT_FOUND") if status == 404 else reply(200, {"id": "not-a-uuid"})
+    assert ClauseId.GET_UUID in clauses(checks.finish(checks.begin(read), answer))
+
+
+def test_an_id_that_is_no_uuid_is_refused_naming_fields_id(checks: ExchangeChecks) -> None:
+    read = request("GET", "/v1/stories/not-a-uuid")
+    assert clauses(checks.finish(checks.begin(read), _invalid_id())) == []
+
+
+def test_a_refusal_of_an_id_that_is_no_uuid_must_name_fields_id(checks: ExchangeChecks) -> None:
+    read = request("GET", "/v1/stories/not-a-uuid")
+    answer = reply(400, code="VALIDATION_ERROR")
+    assert clauses(checks.finish(checks.begin(read), answer)) == [ClauseId.GET_UUID]
+
+
+def test_a_key_refused_before_the_id_is_read_says_nothing_about_it(
+    checks: ExchangeChecks,
+) -> None:
+    read = request("GET", "/v1/stories/not-a-uuid", key=OTHER)
+    refused = reply(401, code="INVALID_API_KEY", remaining=None)
+    assert clauses(checks.finish(checks.begin(read), refused)) == []
+
+
+def test_a_uuid_in_upper_case_is_no_invalid_id(checks: ExchangeChecks) -> None:
+    read = request("GET", f"/v1/stories/{BOOK.upper()}")
+    assert clauses(checks.finish(checks.begin(read), _invalid_id())) == [ClauseId.GET_UUID]
+
+
 def test_head_on_a_known_path_is_not_judged_as_a_wrong_method(checks: ExchangeChecks) -> None:
     head = request("HEAD", "/v1/stories")
     answer = HttpReply(200, {"content-type": "application/json", "X-Request-Id": "r"}, b"")

@@ -44,7 +44,7 @@ PAGE_ONLY = sorted(name for name, found in VARIANTS.items() if found.profiles ==
 
 def proxy_warns(name: str) -> set[str]:
     """The warnings a page-only variant must get from the proxy: its decision clauses that the
-    proxy judges (``non-uuid-id-is-404``'s ``get.uuid`` is not one)."""
+    proxy judges."""
     return set(VARIANTS[name].warns) & {clause.value for clause in ClauseId}
 
 

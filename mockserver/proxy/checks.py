@@ -12,7 +12,8 @@ seen so far, who created it) — bounded, and names every violation by its claus
 * **lifecycle, per book** — status only forward, progress never down and 100 when completed,
   pages growing in order without gaps, the completed and failed invariants, timestamps;
 * **idempotency** — a replay returns the same ids marked replayed; another body gives 409;
-* **ownership** — a book created with one key and read with another is the unknown-id 404.
+* **reading a book** — an id that is no UUID is a 400 naming ``fields.id``; a book created with
+  one key and read with another is the unknown-id 404.
 
 A key stands for its user: the proxy sees keys, never users (``docs/proxy.md`` says what that
 and other blind spots mean). Keys are kept as SHA-256 fingerprints only; ``redact`` takes them
@@ -61,7 +62,10 @@ TIMESTAMPS = ("createdAt", "updatedAt", "completedAt")
 _UNJUDGED_METHODS = frozenset({"HEAD", "OPTIONS"})
 #: Presented credentials shorter than this are not searched for in answers (too common).
 _MIN_SECRET_LENGTH = 8
-_ANY_KEY = re.compile(r"cbk_live_[A-Za-z0-9_-]+")
+_ANY_KEY = re.compile(re.escape(keys.KEY_PREFIX) + r"[A-Za-z0-9_-]+")
+_UUID = re.compile(_spec.schema("Uuid")["pattern"])
+#: Answers of the checks before ``idValidation``: a refused key says nothing about the id.
+_BEFORE_ID_VALIDATION = frozenset({401, 403, 429})
 _UNPARSED = object()
 
 #: What ``begin`` finds a request to be, by its path and method.
@@ -414,7 +418,9 @@ class ExchangeChecks:
         data: Any,
         flag: Callable[[str, str], None],
     ) -> None:
-        book_id = unquote(pending.request.path.rsplit("/", 1)[1]).lower()
+        segment = unquote(pending.request.path.rsplit("/", 1)[1])
+        _judge_id(segment, reply, body, flag)
+        book_id = segment.lower()
         book = self._books.get(book_id)
         if book is not None:
             self._books.move_to_end(book_id)
@@ -469,6 +475,25 @@ class ExchangeChecks:
     def _drain_evicted(self) -> list[Violation]:
         drained, self._evicted = self._evicted, []
         return drained
+
+
+def _judge_id(segment: str, reply: HttpReply, body: Any, flag: Callable[[str, str], None]) -> None:
+    """``get.uuid``: an id that is no UUID is refused with 400 ``VALIDATION_ERROR`` naming
+    ``fields.id``, and a UUID in any case is never refused as invalid. Only answers that are
+    about the id are judged: a 401/403/429 comes from a check before it, a 5xx from no check,
+    and another 400 may be the request's own fault."""
+    status = reply.status
+    if status in _BEFORE_ID_VALIDATION or status >= 500:
+        return
+    error = body.get("error") if isinstance(body, dict) else None
+    fields = error.get("fields") if isinstance(error, dict) else None
+    invalid = status == 400 and _code(body) == "VALIDATION_ERROR"
+    names_the_id = invalid and isinstance(fields, dict) and "id" in fields
+    if _UUID.fullmatch(segment):
+        if names_the_id:
+            flag(ClauseId.GET_UUID, f"the UUID {segment!r} was refused: {_answer(reply, body)}")
+    elif status in (200, 404) or (invalid and not names_the_id):
+        flag(ClauseId.GET_UUID, f"{segment!r} is no UUID, yet the answer is {_answer(reply, body)}")
 
 
 def _judge_story(book: BookView, story: dict[str, Any], flag: Callable[[str, str], None]) -> None:
