@@ -123,7 +123,7 @@ class RateLimiter:
             if counted is None:
                 return None
             count = counted
-        state = RateLimit(limit=limit, remaining=max(0, limit - count), reset=reset)
+        state = RateLimit(limit, max(0, limit - count), reset)
         if count > limit:
             raise ApiError(
                 "RATE_LIMIT_EXCEEDED",
