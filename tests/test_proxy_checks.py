@@ -186,6 +186,14 @@ def test_a_key_refused_before_the_id_is_read_says_nothing_about_it(
     assert clauses(checks.finish(checks.begin(read), refused)) == []
 
 
+@pytest.mark.parametrize("segment", ["", "..", "a%2Fb", "%20abc", "a%25b"])
+def test_an_id_url_normalization_may_have_changed_is_not_judged(
+    checks: ExchangeChecks, segment: str
+) -> None:
+    read = request("GET", f"/v1/stories/{segment}")
+    assert clauses(checks.finish(checks.begin(read), reply(404, code="NOT_FOUND"))) == []
+
+
 def test_a_uuid_in_upper_case_is_no_invalid_id(checks: ExchangeChecks) -> None:
     read = request("GET", f"/v1/stories/{BOOK.upper()}")
     assert clauses(checks.finish(checks.begin(read), _invalid_id())) == [ClauseId.GET_UUID]
