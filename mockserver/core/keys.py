@@ -47,9 +47,7 @@ def well_formed(key: str) -> bool:
 
 
 def digests_equal(a: str, b: str) -> bool:
-    """Constant-time equality of two hex digests (ASCII text, which ``compare_digest`` takes
-    as it is)."""
-    return hmac.compare_digest(a, b)
+    return hmac.compare_digest(a.encode(), b.encode())
 
 
 def masked_key(key: str) -> str:
