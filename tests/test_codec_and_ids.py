@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import uuid
 
@@ -36,3 +37,19 @@ def test_new_uuids_do_not_repeat():
 def test_new_token_is_lowercase_hex_of_the_asked_length():
     for length in (1, 12, 31, 32):
         assert re.fullmatch(f"[0-9a-f]{{{length}}}", ids.new_token(length))
+
+
+def test_a_forked_worker_draws_other_ids_than_its_parent():
+    ids.new_uuid()  # the parent holds random bytes drawn but not handed out yet
+    reader, writer = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child reports through the pipe
+        os.write(writer, ids.new_uuid().encode())
+        os._exit(0)
+    os.close(writer)
+    os.waitpid(child, 0)
+    with os.fdopen(reader) as answer:
+        in_child = answer.read()
+    assert str(uuid.UUID(in_child)) == in_child
+    assert in_child != ids.new_uuid()
+
