@@ -52,4 +52,3 @@ def test_a_forked_worker_draws_other_ids_than_its_parent():
         in_child = answer.read()
     assert str(uuid.UUID(in_child)) == in_child
     assert in_child != ids.new_uuid()
-

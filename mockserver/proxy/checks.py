@@ -482,7 +482,7 @@ def _judge_id(segment: str, reply: HttpReply, body: Any, flag: Callable[[str, st
     """``get.uuid``: an id that is no UUID is refused with 400 ``VALIDATION_ERROR`` naming
     ``fields.id``, and a UUID in any case is never refused as invalid. Only answers that are
     about the id are judged: a 401/403/429 comes from a check before it, a 5xx from no check,
-    and another 400 may be the request's own fault."""
+    and a 400 other than ``VALIDATION_ERROR`` may be the request's own fault."""
     status = reply.status
     if status in _BEFORE_ID_VALIDATION or status >= 500 or not _judged_as_an_id(segment):
         return
