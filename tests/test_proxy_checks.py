@@ -15,6 +15,7 @@ from contracts import verdict
 from contracts.clauses import CLAUSES
 from mockserver.clause_ids import PAGE_PROFILE, PROFILES, SOURCES, ClauseId
 from mockserver.core.accounts import dev_keys
+from mockserver.core.keys import KEY_PREFIX
 from mockserver.http.messages import HttpReply, HttpRequest
 from mockserver.proxy.checks import IDEMPOTENCY_TTL, ExchangeChecks
 from mockserver.proxy.inspector import WARNING_PROPERTY, Inspector, SessionClock
@@ -294,4 +295,4 @@ def test_a_recording_keeps_no_key_however_it_was_written(written: str) -> None:
     )
     captured = capture(0.0, request, reply)
     kept = fully_decoded(f"{captured.path} {captured.request_body!r} {captured.response_body!r}")
-    assert _PRO_KEY[len("cbk_live_") : -4] not in kept
+    assert _PRO_KEY[len(KEY_PREFIX) : -4] not in kept
